@@ -1,0 +1,176 @@
+"""Case storage in DynamoDB. Every state change is one transaction: the case, its audit event,
+the letters it produces (the outbox) and, for a new case, the idempotency record. Either all
+of it is stored or none of it."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Callable
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
+
+from .tables import AuditEvent, CaseRecord, EqualitiesRecord, IdempotencyRecord, LetterRecord
+
+IDEMPOTENCY_TTL = timedelta(days=7)
+MAX_REFERENCE_ATTEMPTS = 5
+
+
+@dataclass
+class NewCase:
+    """Everything a new case writes at once. Built for one reference; rebuilt if it collides."""
+
+    case: CaseRecord
+    audit: AuditEvent
+    letters: list[LetterRecord]
+    equalities: EqualitiesRecord | None = None
+
+
+@dataclass(frozen=True)
+class IdempotencyKey:
+    key_hash: str
+    request_hash: str
+
+
+@dataclass
+class Created:
+    case: CaseRecord
+    letters: list[LetterRecord]
+    replayed: bool = False
+
+
+class IdempotencyConflict(Exception):
+    """The key was used before with a different request body."""
+
+
+class ReferenceExhausted(Exception):
+    """Could not find an unused reference: the random source is broken."""
+
+
+@dataclass
+class CaseRepository:
+    region: str = field(default_factory=lambda: CaseRecord.Meta.region)
+
+    def _connection(self) -> Connection:
+        # host=None lets botocore honour AWS_ENDPOINT_URL (moto server locally).
+        return Connection(region=self.region)
+
+    def create_case(
+        self,
+        build: Callable[[str], NewCase],
+        new_reference: Callable[[], str],
+        idempotency: IdempotencyKey | None,
+        now: datetime,
+    ) -> Created:
+        """Store a new case under a fresh, unused reference; replay if the key was seen before."""
+        if idempotency:
+            replay = self._replay(idempotency)
+            if replay:
+                return replay
+        for _ in range(MAX_REFERENCE_ATTEMPTS):
+            ref = new_reference()
+            new = build(ref)
+            try:
+                with TransactWrite(connection=self._connection()) as tx:
+                    tx.save(new.case, condition=CaseRecord.ref.does_not_exist())
+                    tx.save(new.audit, condition=AuditEvent.ref.does_not_exist())
+                    for letter in new.letters:
+                        tx.save(letter, condition=LetterRecord.ref.does_not_exist())
+                    if new.equalities is not None:
+                        tx.save(new.equalities, condition=EqualitiesRecord.ref.does_not_exist())
+                    if idempotency:
+                        tx.save(
+                            IdempotencyRecord(
+                                idempotency.key_hash,
+                                request_hash=idempotency.request_hash,
+                                ref=ref,
+                                created_at=new.case.received_at,
+                                expires_at=now + IDEMPOTENCY_TTL,
+                            ),
+                            condition=IdempotencyRecord.key_hash.does_not_exist(),
+                        )
+            except TransactWriteError as exc:
+                if exc.cause_response_code != "TransactionCanceledException":
+                    raise
+                # Either the reference is taken (try another) or a concurrent retry with the
+                # same key won the race (answer as it did).
+                if idempotency:
+                    replay = self._replay(idempotency)
+                    if replay:
+                        return replay
+                continue
+            return Created(case=new.case, letters=new.letters)
+        raise ReferenceExhausted("no unused reference after several attempts")
+
+    def _replay(self, key: IdempotencyKey) -> Created | None:
+        try:
+            record = IdempotencyRecord.get(key.key_hash, consistent_read=True)
+        except DoesNotExist:
+            return None
+        if record.request_hash != key.request_hash:
+            raise IdempotencyConflict()
+        case = CaseRecord.get(record.ref, consistent_read=True)
+        return Created(case=case, letters=self.letters(record.ref), replayed=True)
+
+    def get(self, ref: str) -> CaseRecord | None:
+        try:
+            return CaseRecord.get(ref, consistent_read=True)
+        except DoesNotExist:
+            return None
+
+    def letters(self, ref: str) -> list[LetterRecord]:
+        return list(LetterRecord.query(ref, consistent_read=True))
+
+    def audit(self, ref: str) -> list[AuditEvent]:
+        return list(AuditEvent.query(ref, consistent_read=True))
+
+    def equalities(self, ref: str) -> dict[str, Any] | None:
+        try:
+            return EqualitiesRecord.get(ref).answers
+        except DoesNotExist:
+            return None
+
+    # ---------------------------------------------------------------- letter delivery
+
+    def claim(self, letter: LetterRecord, lease_until: str) -> bool:
+        """Take a pending letter for sending. Only one worker wins: the condition is on the
+        due time it saw, which the winner moves forward to the end of its lease."""
+        try:
+            letter.update(
+                actions=[LetterRecord.retry_at.set(lease_until)],
+                condition=(LetterRecord.status == "pending") & (LetterRecord.retry_at == letter.retry_at),
+            )
+        except UpdateError:
+            return False
+        return True
+
+    def mark_sent(self, letter: LetterRecord, provider_id: str, at: str) -> bool:
+        """Record a delivered letter. False if another worker already marked it."""
+        try:
+            letter.update(
+                actions=[
+                    LetterRecord.status.set("sent"),
+                    LetterRecord.sent_at.set(at),
+                    LetterRecord.provider_id.set(provider_id),
+                    LetterRecord.attempts.add(1),
+                    LetterRecord.last_error.remove(),
+                    LetterRecord.retry_area.remove(),
+                    LetterRecord.retry_at.remove(),
+                ],
+                condition=LetterRecord.status == "pending",
+            )
+        except UpdateError:
+            return False
+        return True
+
+    def mark_failed(self, letter: LetterRecord, error: str, retry_at: str) -> None:
+        """Keep the letter pending and due again later; the scheduled sweep retries it."""
+        letter.update(
+            actions=[
+                LetterRecord.attempts.add(1),
+                LetterRecord.last_error.set(error[:500]),
+                LetterRecord.retry_at.set(retry_at),
+            ],
+            condition=LetterRecord.status == "pending",
+        )

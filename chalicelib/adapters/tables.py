@@ -1,0 +1,153 @@
+"""DynamoDB tables, as PynamoDB models. The one definition of every table:
+infra/build_template.py derives the CloudFormation resources from these classes, and the local
+stack creates its tables from them, so the two cannot drift.
+
+Table names are `<TABLE_PREFIX>-<name>`; the prefix is the CloudFormation stack name when
+deployed and `ct-local` on a developer's machine.
+"""
+from __future__ import annotations
+
+import os
+from typing import Type
+
+from pynamodb.attributes import (
+    JSONAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    VersionAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.models import Model
+
+DEFAULT_PREFIX = "ct-local"
+DEFAULT_REGION = "eu-west-2"
+
+
+def _table_name(suffix: str) -> str:
+    return f"{os.environ.get('TABLE_PREFIX', DEFAULT_PREFIX)}-{suffix}"
+
+
+class _Meta:
+    billing_mode = "PAY_PER_REQUEST"
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
+
+
+class CaseRecord(Model):
+    """One Community Trigger case: the application, its state, deadlines and pre-assessment."""
+
+    class Meta(_Meta):
+        table_name = _table_name("cases")
+
+    ref = UnicodeAttribute(hash_key=True)
+    area = UnicodeAttribute()
+    status = UnicodeAttribute()
+    basis = UnicodeAttribute()
+    channel = UnicodeAttribute()  # online | phone | paper
+    received_at = UnicodeAttribute()  # UTC instant, ISO 8601
+    received_on = UnicodeAttribute()  # Europe/London date the application arrived
+    application = JSONAttribute()
+    pre_assessment = JSONAttribute()
+    deadlines = JSONAttribute()  # name -> {"due": date, "met_on": date | None}
+    version = VersionAttribute()
+
+
+class AuditEvent(Model):
+    """Append-only history of a case: who did what, when, from which state to which."""
+
+    class Meta(_Meta):
+        table_name = _table_name("audit")
+
+    ref = UnicodeAttribute(hash_key=True)
+    seq = NumberAttribute(range_key=True)  # the case version the change produced
+    at = UnicodeAttribute()
+    actor = UnicodeAttribute()
+    action = UnicodeAttribute()
+    from_status = UnicodeAttribute(null=True)
+    to_status = UnicodeAttribute(null=True)
+    detail = JSONAttribute(null=True)
+
+
+class PrintQueueIndex(GlobalSecondaryIndex):
+    """Letters waiting to be printed and posted, per area. Sparse: only letters in the queue carry print_area."""
+
+    class Meta:
+        index_name = "print-queue"
+        projection = KeysOnlyProjection()
+
+    print_area = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class RetryDueIndex(GlobalSecondaryIndex):
+    """Letters whose delivery must be retried, per area, by when. Sparse: only pending letters carry retry_area."""
+
+    class Meta:
+        index_name = "retry-due"
+        projection = AllProjection()
+
+    retry_area = UnicodeAttribute(hash_key=True)
+    retry_at = UnicodeAttribute(range_key=True)
+
+
+class LetterRecord(Model):
+    """A letter, rendered once and stored with the case before anything is sent (the outbox)."""
+
+    class Meta(_Meta):
+        table_name = _table_name("letters")
+
+    ref = UnicodeAttribute(hash_key=True)
+    letter_id = UnicodeAttribute(range_key=True)  # "01", "02", ... in the order they were written
+    area = UnicodeAttribute()
+    step = UnicodeAttribute()  # the policy's letter step, e.g. "acknowledgement"
+    template = UnicodeAttribute()
+    recipient_role = UnicodeAttribute()  # applicant | victim
+    channel = UnicodeAttribute()  # email | post
+    to_email = UnicodeAttribute(null=True)
+    subject = UnicodeAttribute()
+    html = UnicodeAttribute()
+    text = UnicodeAttribute()
+    status = UnicodeAttribute()  # pending | sent | print_queued | printed
+    attempts = NumberAttribute(default=0)
+    last_error = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    sent_at = UnicodeAttribute(null=True)
+    provider_id = UnicodeAttribute(null=True)
+    print_area = UnicodeAttribute(null=True)
+    retry_area = UnicodeAttribute(null=True)
+    retry_at = UnicodeAttribute(null=True)
+    print_queue = PrintQueueIndex()
+    retry_due = RetryDueIndex()
+
+
+class IdempotencyRecord(Model):
+    """Maps a client's Idempotency-Key (hashed) to the case it created, for 7 days."""
+
+    class Meta(_Meta):
+        table_name = _table_name("idempotency")
+
+    key_hash = UnicodeAttribute(hash_key=True)
+    request_hash = UnicodeAttribute()
+    ref = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    expires_at = TTLAttribute()
+
+
+class EqualitiesRecord(Model):
+    """The optional equalities answers, kept apart from the case so no case view or partner sees them."""
+
+    class Meta(_Meta):
+        table_name = _table_name("equalities")
+
+    ref = UnicodeAttribute(hash_key=True)
+    area = UnicodeAttribute()
+    answers = JSONAttribute()
+
+
+ALL_TABLES: tuple[Type[Model], ...] = (CaseRecord, AuditEvent, LetterRecord, IdempotencyRecord, EqualitiesRecord)
+
+
+def reset_connections() -> None:
+    """PynamoDB caches a connection per model class; drop them after changing endpoint or credentials."""
+    for model in ALL_TABLES:
+        model._connection = None  # noqa: SLF001 - documented way to force a new connection

@@ -1,0 +1,294 @@
+"""An area's local Community Trigger policy, loaded from a TOML file under policies/.
+
+Each Community Safety Partnership publishes its own procedure, so nothing about an area
+is hard-coded: identity, contacts, threshold rules, timescales and the letter set all come
+from its file. A file the law forbids (section 104 of the Anti-social Behaviour, Crime and
+Policing Act 2014) is refused with a message naming the file and the field.
+"""
+from __future__ import annotations
+
+import tomllib
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Iterable, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from .calendar import NATIONS
+
+# Statutory ceilings (s.104 and Schedule 4): an area may ask for fewer complaints, a shorter
+# qualifying period or a shorter look-back, never more.
+MAX_COMPLAINTS_NEEDED = 3
+MAX_QUALIFYING_MONTHS = 1
+MAX_QUALIFYING_DAYS = 31
+MAX_LOOKBACK_MONTHS = 6
+
+# Every step at which a letter may be sent; a policy names the template for each step it uses.
+LETTER_STEPS = (
+    "acknowledgement",
+    "consent_required",
+    "victim_confirmation",
+    "threshold_not_met",
+    "threshold_met",
+    "outcome",
+    "outcome_no_further_action",
+    "outcome_actions",
+    "closed",
+    "withdrawn",
+    "appeal_acknowledgement",
+    "appeal_decision",
+)
+# The steps the foundation sends automatically at intake: every policy must name these.
+REQUIRED_LETTER_STEPS = ("acknowledgement", "consent_required", "victim_confirmation")
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+AreaId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{1,40}$")]
+
+
+class PolicyError(Exception):
+    """A policy file that cannot be used. str() names the file and every bad field."""
+
+    def __init__(self, path: str, problems: list[tuple[str, str]]):
+        self.path = path
+        self.problems = problems
+        lines = [f"{path}: {field}: {message}" for field, message in problems]
+        super().__init__("Invalid area policy\n  " + "\n  ".join(lines))
+
+
+class _Strict(BaseModel):
+    # Unknown keys are refused so a typo ("complaints_neded") cannot silently fall back to a default.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Period(_Strict):
+    """A span of time stated either in working days, calendar days or calendar months."""
+
+    working_days: int | None = Field(default=None, ge=1, le=250)
+    calendar_days: int | None = Field(default=None, ge=1, le=400)
+    months: int | None = Field(default=None, ge=1, le=24)
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> "Period":
+        given = [n for n in ("working_days", "calendar_days", "months") if getattr(self, n) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of working_days, calendar_days or months")
+        return self
+
+    def describe(self) -> str:
+        if self.working_days is not None:
+            return f"{self.working_days} working day{'s' if self.working_days != 1 else ''}"
+        if self.calendar_days is not None:
+            return f"{self.calendar_days} day{'s' if self.calendar_days != 1 else ''}"
+        return f"{self.months} month{'s' if self.months != 1 else ''}"
+
+
+class Area(_Strict):
+    id: AreaId
+    name: Text
+    csp_name: Text
+    nation: str = Field(description="ENG, WLS, SCT or NIR: picks the bank-holiday calendar")
+    closure_days: tuple[date, ...] = ()
+    reporting_year: Literal["financial", "calendar"] = "financial"
+    retention_years: int = Field(default=6, ge=1, le=20)
+    council_website: Text | None = None
+    privacy_notice_url: Text | None = None
+
+    @field_validator("nation")
+    @classmethod
+    def _known_nation(cls, value: str) -> str:
+        if value not in NATIONS:
+            raise ValueError(f"unknown nation {value!r}: use one of {', '.join(NATIONS)}")
+        return value
+
+
+class Contacts(_Strict):
+    spoc_title: Text
+    spoc_email: EmailStr
+    spoc_phone: Text | None = None
+    spoc_address: Text | None = None
+    sender_email: EmailStr
+    signatory: Text
+    police_non_emergency: Text
+    council_asb_contact: Text | None = None
+    victim_support: Text
+
+
+class Appeals(_Strict):
+    body: Text
+    address: Text | None = None
+    email: EmailStr | None = None
+    website: Text | None = None
+    window: Period = Period(calendar_days=28)
+    acknowledge: Period = Period(working_days=1)
+    decide: Period = Period(working_days=20)
+
+
+class Threshold(_Strict):
+    complaints_needed: int = Field(default=3, ge=1)
+    qualifying_period: Period = Period(months=1)
+    lookback_months: int = Field(default=6, ge=1)
+    # Reports to an officer met on site: "police_only" counts them only when made to a police
+    # officer or PCSO on duty (Derbyshire); "any" counts every on-site report.
+    on_site_reports: Literal["police_only", "any"] = "police_only"
+    single_hate_incident: bool = False
+    # At least one qualifying incident reported within this many months before applying (Gloucestershire).
+    recent_report_months: int | None = Field(default=None, ge=1, le=6)
+    # Several individuals separately reporting similar ASB within the look-back (Dacorum: 3).
+    separate_complainants_needed: int | None = Field(default=None, ge=2, le=10)
+    senior_officer_discretion: bool = False
+
+    @field_validator("complaints_needed")
+    @classmethod
+    def _at_most_three(cls, value: int) -> int:
+        if value > MAX_COMPLAINTS_NEEDED:
+            raise ValueError(
+                f"is {value}, but section 104 allows an area to require at most "
+                f"{MAX_COMPLAINTS_NEEDED} complaints"
+            )
+        return value
+
+    @field_validator("qualifying_period")
+    @classmethod
+    def _within_one_month(cls, value: Period) -> Period:
+        if value.working_days is not None:
+            raise ValueError("state the qualifying period in calendar days or months, not working days")
+        if (value.months or 0) > MAX_QUALIFYING_MONTHS or (value.calendar_days or 0) > MAX_QUALIFYING_DAYS:
+            raise ValueError(
+                f"is {value.describe()}, but a qualifying complaint must be made within one month "
+                "of the behaviour (section 104)"
+            )
+        return value
+
+    @field_validator("lookback_months")
+    @classmethod
+    def _within_six_months(cls, value: int) -> int:
+        if value > MAX_LOOKBACK_MONTHS:
+            raise ValueError(
+                f"is {value} months, but the application must be within six months of the complaints (section 104)"
+            )
+        return value
+
+
+class Timescales(_Strict):
+    acknowledge: Period = Period(working_days=5)
+    partner_return: Period = Period(working_days=10)
+    threshold_decision: Period = Period(working_days=15)
+    review_meeting: Period = Period(working_days=20)
+    outcome_letter: Period = Period(working_days=5)
+    action_escalate_line_manager: Period = Period(calendar_days=21)
+    action_escalate_head_of_service: Period = Period(months=2)
+    partner_link_grace: Period = Period(working_days=10)
+
+
+class AssessmentMeeting(_Strict):
+    """A standing meeting that assesses applications (Dacorum's monthly CSAG)."""
+
+    name: Text
+    weekday: Literal["monday", "tuesday", "wednesday", "thursday", "friday"]
+    week_of_month: int = Field(ge=1, le=4)
+
+
+class PartnerBody(_Strict):
+    name: Text
+    kind: Literal["police", "council", "housing", "health", "youth_offending", "other"]
+    email: EmailStr
+
+
+class Policy(_Strict):
+    area: Area
+    contacts: Contacts
+    appeals: Appeals
+    threshold: Threshold = Threshold()
+    timescales: Timescales = Timescales()
+    letters: dict[str, str]
+    partners: tuple[PartnerBody, ...] = ()
+    assessment_meeting: AssessmentMeeting | None = None
+    # Dotted field names whose value is a statutory or Derbyshire default, not stated by the area.
+    defaults_used: tuple[str, ...] = ()
+    source: Text | None = None
+
+    @field_validator("letters")
+    @classmethod
+    def _letter_steps(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(value) - set(LETTER_STEPS))
+        if unknown:
+            raise ValueError(f"unknown letter step(s) {', '.join(unknown)}: use {', '.join(LETTER_STEPS)}")
+        missing = [s for s in REQUIRED_LETTER_STEPS if s not in value]
+        if missing:
+            raise ValueError(f"missing letter step(s) {', '.join(missing)}")
+        return value
+
+    @model_validator(mode="after")
+    def _defaults_name_real_fields(self) -> "Policy":
+        for dotted in self.defaults_used:
+            node: object = self
+            for part in dotted.split("."):
+                if isinstance(node, BaseModel) and part in type(node).model_fields:
+                    node = getattr(node, part)
+                elif isinstance(node, dict) and part in node:
+                    node = node[part]
+                else:
+                    raise ValueError(f"defaults_used names {dotted!r}, which is not a policy field")
+        return self
+
+    @property
+    def id(self) -> str:
+        return self.area.id
+
+    def letter_template(self, step: str) -> str | None:
+        return self.letters.get(step)
+
+
+def _problems(error: ValidationError) -> list[tuple[str, str]]:
+    out = []
+    for item in error.errors():
+        field = ".".join(str(p) for p in item["loc"]) or "(file)"
+        message = item["msg"].removeprefix("Value error, ")
+        out.append((field, message))
+    return out
+
+
+def parse_policy(text: str, path: str, known_templates: Iterable[str]) -> Policy:
+    """Parse and check one policy file's text. Raises PolicyError naming the file and field."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError(path, [("(file)", f"not valid TOML: {exc}")]) from None
+    try:
+        policy = Policy.model_validate(data)
+    except ValidationError as exc:
+        raise PolicyError(path, _problems(exc)) from None
+    templates = set(known_templates)
+    bad = [
+        (f"letters.{step}", f"unknown letter template {name!r}")
+        for step, name in policy.letters.items()
+        if name not in templates
+    ]
+    expected_id = Path(path).stem
+    if policy.area.id != expected_id:
+        bad.append(("area.id", f"is {policy.area.id!r} but the file is named {expected_id!r}"))
+    if bad:
+        raise PolicyError(path, bad)
+    return policy
+
+
+def load_policies(directory: Path, known_templates: Iterable[str]) -> dict[str, Policy]:
+    """Load and check every policy file; the first invalid file stops everything."""
+    templates = tuple(known_templates)
+    policies: dict[str, Policy] = {}
+    files = sorted(directory.glob("*.toml"))
+    if not files:
+        raise PolicyError(str(directory), [("(folder)", "no policy files (*.toml) found")])
+    for file in files:
+        policy = parse_policy(file.read_text(encoding="utf-8"), str(file), templates)
+        policies[policy.id] = policy
+    return policies

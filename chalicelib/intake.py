@@ -1,0 +1,131 @@
+"""Use case: an application arrives (online form, or staff typing in a phone/paper one).
+
+request -> validate -> plan (state, deadlines, letters) -> pre-assess -> one transaction
+(case + audit + letters + equalities + idempotency) -> deliver letters -> answer.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Callable
+
+from .adapters.mailer import Mailer
+from .adapters.repository import CaseRepository, Created, IdempotencyKey, NewCase
+from .adapters.tables import AuditEvent, CaseRecord, EqualitiesRecord
+from .clock import iso, london_date
+from .domain.case import calendar_for, plan_intake
+from .domain.policy import Policy
+from .domain.reference import new_reference
+from .domain.threshold import Report, assess
+from .letters import LetterRenderer
+from .outbox import Person, compose_letters, deliver
+from .schemas import ApplicationIn, validate_application
+
+log = logging.getLogger(__name__)
+
+ONLINE_ACTOR = "applicant (online form)"
+
+
+class BadIdempotencyKey(ValueError):
+    pass
+
+
+def idempotency_key(header: str | None, body: dict[str, Any]) -> IdempotencyKey | None:
+    if header is None:
+        return None
+    if not (1 <= len(header) <= 255) or not header.isprintable():
+        raise BadIdempotencyKey("Idempotency-Key must be 1 to 255 printable characters")
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return IdempotencyKey(
+        key_hash=hashlib.sha256(header.encode()).hexdigest(),
+        request_hash=hashlib.sha256(canonical.encode()).hexdigest(),
+    )
+
+
+def reports_from(app: ApplicationIn) -> list[Report]:
+    return [
+        Report(happened_on=i.happened_on, reported_on=i.reported_on, reported_by=i.reported_by,
+               reported_to=i.reported_to, how_reported=i.how_reported, hate_motivated=i.hate_motivated,
+               officer_type=i.officer_type)
+        for i in app.incidents
+    ]
+
+
+@dataclass
+class Intake:
+    policies: dict[str, Policy]
+    renderer: LetterRenderer
+    repo: CaseRepository
+    mailer: Mailer
+    clock: Callable[[], datetime]
+    make_reference: Callable[[], str] = new_reference
+
+    def submit(self, body: Any, *, idempotency_header: str | None, channel: str = "online",
+               actor: str = ONLINE_ACTOR) -> Created:
+        """Validate and store an application; raises ApplicationInvalid with every problem."""
+        now = self.clock()
+        today = london_date(now)
+        app = validate_application(body, today=today, areas=set(self.policies))
+        key = idempotency_key(idempotency_header, body)
+        policy = self.policies[app.area]
+        calendar = calendar_for(policy)
+        plan = plan_intake(on_behalf=app.on_behalf, consent_given=app.victim_consent == "given",
+                           received_on=today, policy=policy, calendar=calendar)
+        assessment = assess(reports_from(app), today, policy.threshold)
+        stored_application = app.model_dump(mode="json", exclude={"equalities"})
+        victim = Person.from_contact(stored_application["victim"])
+        applicant = Person.from_contact(stored_application["applicant"]) if app.on_behalf and app.applicant else victim
+        deadlines = {name: {"due": due.isoformat(), "met_on": None} for name, due in plan.deadlines.items()}
+
+        def build(ref: str) -> NewCase:
+            case = CaseRecord(
+                ref, area=policy.id, status=plan.status.value, basis=app.basis, channel=channel,
+                received_at=iso(now), received_on=today.isoformat(), application=stored_application,
+                pre_assessment=assessment.to_dict(), deadlines=deadlines,
+            )
+            audit = AuditEvent(ref, 1, at=iso(now), actor=actor, action=plan.step, from_status=None,
+                               to_status=plan.status.value,
+                               detail={"channel": channel, "pre_assessment": assessment.result})
+            letters = compose_letters(
+                plans=plan.letters, policy=policy, renderer=self.renderer, ref=ref, now=now,
+                letter_date=today, people={"applicant": applicant, "victim": victim},
+                on_behalf=app.on_behalf, deadlines=plan.deadlines, assessment_meeting=plan.assessment_meeting)
+            equalities = None
+            if app.equalities and any(app.equalities.model_dump().values()):
+                equalities = EqualitiesRecord(ref, area=policy.id, answers=app.equalities.model_dump(exclude_none=True))
+            return NewCase(case=case, audit=audit, letters=letters, equalities=equalities)
+
+        created = self.repo.create_case(build, self.make_reference, key, now)
+        if created.replayed:
+            log.info("application_replayed", extra={"ref": created.case.ref, "area": created.case.area})
+            return created
+        log.info("application_received", extra={"ref": created.case.ref, "area": policy.id,
+                                                 "status": created.case.status, "pre_assessment": assessment.result})
+        deliver(created.letters, policy=policy, mailer=self.mailer, repo=self.repo, now=self.clock())
+        return created
+
+
+def receipt(created: Created) -> dict[str, Any]:
+    """What the applicant is told at once: the reference, the state and the dates."""
+    case = created.case
+    deadlines = case.deadlines or {}
+    return {
+        "reference": case.ref,
+        "status": case.status,
+        "area": case.area,
+        "received_on": case.received_on,
+        "acknowledgement_due": deadlines.get("acknowledge", {}).get("due"),
+        "decision_due": deadlines.get("threshold_decision", {}).get("due"),
+        "letters": [
+            {"to": letter.recipient_role, "channel": letter.channel, "status": letter.status,
+             "subject": letter.subject}
+            for letter in created.letters
+        ],
+    }
+
+
+def due_date(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None

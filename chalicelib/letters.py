@@ -1,0 +1,82 @@
+"""Renders letters from the Jinja2 templates in templates/letters/.
+
+A letter template is a pair of files, `<set>/<name>.html.j2` and `<set>/<name>.txt.j2`, named
+by its id `<set>/<name>` (for example `derbyshire/letter1`, `dacorum/ct1`). Each file sets
+`subject` at top level. HTML is autoescaped; the plain-text part is not HTML and needs no
+escaping, but the subject has line breaks removed so it can never inject mail headers.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from .resources import templates_dir
+
+LETTERS_FOLDER = "letters"
+_ID_PATTERN = re.compile(r"^[a-z0-9_-]+/[a-z0-9_-]+$")
+
+
+@dataclass(frozen=True)
+class RenderedLetter:
+    template: str
+    subject: str
+    html: str
+    text: str
+
+
+def long_date(value: date | None) -> str:
+    """27 November 2026 -> 'Friday 27 November 2026' (GOV.UK style, no leading zero)."""
+    if value is None:
+        return ""
+    return f"{value:%A} {value.day} {value:%B %Y}"
+
+
+class LetterRenderer:
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = root or templates_dir()
+
+    @cached_property
+    def _env(self) -> Any:
+        # Imported here, not at module top: only requests that send a letter pay for Jinja2.
+        from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+        env = Environment(
+            loader=FileSystemLoader(str(self.root)),
+            autoescape=select_autoescape(enabled_extensions=("html", "html.j2"), default_for_string=True),
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+        )
+        env.filters["long_date"] = long_date
+        return env
+
+    def template_ids(self) -> list[str]:
+        """Every complete letter template (both HTML and text present)."""
+        folder = self.root / LETTERS_FOLDER
+        ids = []
+        for html in folder.glob("*/*.html.j2"):
+            if html.name.startswith("_") or html.parent.name.startswith("_"):
+                continue
+            if html.with_name(html.name.replace(".html.j2", ".txt.j2")).exists():
+                ids.append(f"{html.parent.name}/{html.name.removesuffix('.html.j2')}")
+        return sorted(ids)
+
+    def render(self, template_id: str, context: dict[str, Any]) -> RenderedLetter:
+        if not _ID_PATTERN.match(template_id):
+            raise ValueError(f"bad letter template id {template_id!r}")
+        parts = {}
+        subject = ""
+        for kind in ("html", "txt"):
+            template = self._env.get_template(f"{LETTERS_FOLDER}/{template_id}.{kind}.j2")
+            module = template.make_module(context)
+            parts[kind] = str(module)
+            subject = subject or str(getattr(module, "subject", ""))
+        subject = " ".join(subject.split())
+        if not subject:
+            raise ValueError(f"letter template {template_id!r} does not set a subject")
+        return RenderedLetter(template=template_id, subject=subject, html=parts["html"], text=parts["txt"])

@@ -1,0 +1,177 @@
+"""GET /openapi.json: the public API, with the request schema derived from the same pydantic
+model that validates applications (so the documentation cannot drift from the code)."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from .schemas import MAX_BODY_BYTES, ApplicationIn
+
+
+def example_application(today: date, area: str = "derbyshire") -> dict[str, Any]:
+    """A complete application that POST /applications accepts as it is (dates relative to today,
+    so the example never ages out of the six-month window)."""
+
+    def ago(days: int) -> str:
+        return (today - timedelta(days=days)).isoformat()
+
+    return {
+        "area": area,
+        "basis": "victim",
+        "victim": {
+            "name": "Sam Taylor",
+            "address": {"line1": "12 Elm Road", "line2": "Flat 2", "town": "Matlock", "postcode": "DE4 3AG"},
+            "daytime_phone": "01632 960 001",
+            "mobile_phone": "07700 900 982",
+            "email": "sam.taylor@example.com",
+            "preferred_contact": "email",
+            "type": "individual",
+            "tenure": "housing_association_tenant",
+            "landlord": "Peak Homes Housing Association",
+        },
+        "summary": "Loud music and shouting from the flat above most nights after midnight, and threats on the stairs.",
+        "incidents": [
+            {"happened_on": ago(70), "description": "Music and shouting from 1am to 4am.", "reported_by": "Sam Taylor",
+             "reported_on": ago(69), "reported_to": "Peak Homes Housing Association", "how_reported": "phone",
+             "agency_reference": "PH-20931", "hate_motivated": False},
+            {"happened_on": ago(41), "description": "Music again until 3am; banging on my door when I complained.",
+             "reported_by": "Sam Taylor", "reported_on": ago(40), "reported_to": "Derbyshire Constabulary",
+             "how_reported": "online", "agency_reference": "DC-4471", "hate_motivated": False},
+            {"happened_on": ago(41), "description": "The same night, reported to the council as well.",
+             "reported_by": "Sam Taylor", "reported_on": ago(38), "reported_to": "District council ASB team",
+             "how_reported": "email", "hate_motivated": False},
+            {"happened_on": ago(12), "description": "Threatened on the stairs by the tenant's visitor.",
+             "reported_by": "Sam Taylor", "reported_on": ago(12), "reported_to": "Derbyshire Constabulary",
+             "how_reported": "officer_on_site", "officer_type": "pcso", "hate_motivated": False},
+        ],
+        "impact": "I am not sleeping and I am anxious using the stairs.",
+        "action_taken": "The housing association sent a warning letter. Police visited once.",
+        "outcome_sought": "The noise to stop and the threats to be dealt with.",
+        "special_circumstances": "I work early shifts.",
+        "other_information": "Neighbours at number 14 have also complained.",
+        "declaration": True,
+        "information_sharing_consent": True,
+        "keep_informed": True,
+        "equalities": {"age_band": "35-44", "disability": "Prefer not to say"},
+    }
+
+
+def example_on_behalf(today: date) -> dict[str, Any]:
+    example = example_application(today, area="hart")
+    example["basis"] = "on_behalf"
+    example["victim"]["preferred_contact"] = "post"
+    example["victim"]["address"] = {"line1": "3 Mill Lane", "town": "Fleet", "postcode": "GU51 4AE"}
+    example["victim_consent"] = "to_follow"
+    example["applicant"] = {
+        "name": "Cllr Alex Morgan", "relationship": "councillor", "organisation": "Hart District Council",
+        "address": {"line1": "Civic Offices", "line2": "Harlington Way", "town": "Fleet", "postcode": "GU51 4AE"},
+        "email": "alex.morgan@example.org", "preferred_contact": "email",
+    }
+    example.pop("equalities")
+    return example
+
+
+def _field_error_schema() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["type", "title", "status", "errors"],
+        "properties": {
+            "type": {"type": "string"},
+            "title": {"type": "string"},
+            "status": {"type": "integer"},
+            "errors": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["field", "message"],
+                    "properties": {
+                        "field": {"type": "string", "description": "path of the answer, e.g. incidents[2].reported_on"},
+                        "message": {"type": "string", "description": "what is wrong, in plain words"},
+                    },
+                },
+            },
+        },
+    }
+
+
+def build_spec(today: date, server_url: str | None = None) -> dict[str, Any]:
+    schema = ApplicationIn.model_json_schema(ref_template="#/components/schemas/{model}")
+    components = schema.pop("$defs", {})
+    components["Application"] = schema
+    components["Problem"] = _field_error_schema()
+    components["Receipt"] = {
+        "type": "object",
+        "required": ["reference", "status", "area", "received_on", "acknowledgement_due", "letters"],
+        "properties": {
+            "reference": {"type": "string", "pattern": "^CT-[A-Z0-9]{4}-[A-Z0-9]{4}$", "example": "CT-7K3M-9QXR"},
+            "status": {"type": "string", "enum": ["acknowledged", "awaiting_consent"]},
+            "area": {"type": "string"},
+            "received_on": {"type": "string", "format": "date"},
+            "acknowledgement_due": {"type": "string", "format": "date",
+                                    "description": "the working day by which the application must be acknowledged"},
+            "decision_due": {"type": ["string", "null"], "format": "date",
+                             "description": "when the threshold decision is due; null while the victim's consent is awaited"},
+            "letters": {"type": "array", "items": {"type": "object", "properties": {
+                "to": {"type": "string", "enum": ["applicant", "victim"]},
+                "channel": {"type": "string", "enum": ["email", "post"]},
+                "status": {"type": "string", "enum": ["pending", "sent", "print_queued"]},
+                "subject": {"type": "string"}}}},
+        },
+    }
+    problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    spec: dict[str, Any] = {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Community Trigger (ASB Case Review) API",
+            "version": "1.0.0",
+            "description": "Apply for an anti-social behaviour case review (the Community Trigger) under the "
+                           "Anti-social Behaviour, Crime and Policing Act 2014, section 104.",
+            "license": {"name": "MIT", "identifier": "MIT"},
+        },
+        "paths": {
+            "/applications": {
+                "post": {
+                    "operationId": "submitApplication",
+                    "summary": "Apply for an ASB case review",
+                    "description": "Stores the application, then answers with its reference and dates. "
+                                   "The acknowledgement (or, for a third party without the victim's consent, "
+                                   "the consent-required letter) is sent by the applicant's preferred channel. "
+                                   f"Bodies over {MAX_BODY_BYTES} bytes are refused.",
+                    "parameters": [{
+                        "name": "Idempotency-Key", "in": "header", "required": False,
+                        "description": "Any unique string (e.g. a UUID). Retrying with the same key and body "
+                                       "returns the first answer and stores nothing new, for 7 days.",
+                        "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+                    }],
+                    "requestBody": {"required": True, "content": {"application/json": {
+                        "schema": {"$ref": "#/components/schemas/Application"},
+                        "examples": {
+                            "victim": {"summary": "The victim applies", "value": example_application(today)},
+                            "on_behalf": {"summary": "A councillor applies for a victim; consent to follow",
+                                          "value": example_on_behalf(today)},
+                        },
+                    }}},
+                    "responses": {
+                        "201": {"description": "Stored. The reference and the dates.",
+                                "headers": {"Idempotent-Replayed": {"schema": {"type": "string", "enum": ["true"]},
+                                                                    "description": "present when this answers a retry"}},
+                                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Receipt"}}}},
+                        "400": {"description": "The body is not JSON, or a header is malformed.", "content": problem},
+                        "413": {"description": "The body is too large.", "content": problem},
+                        "422": {"description": "Every problem with the answers, each naming its field; "
+                                               "or an Idempotency-Key reused with a different body.",
+                                "content": problem},
+                    },
+                }
+            },
+            "/openapi.json": {
+                "get": {"operationId": "getOpenApi", "summary": "This document",
+                        "responses": {"200": {"description": "OpenAPI 3.1 document",
+                                              "content": {"application/json": {"schema": {"type": "object"}}}}}}
+            },
+        },
+        "components": {"schemas": components},
+    }
+    if server_url:
+        spec["servers"] = [{"url": server_url}]
+    return spec

@@ -1,0 +1,127 @@
+"""The outbox: letters are rendered and stored with the state change that causes them, then
+delivered. Email goes through SES; an applicant who asked for post gets a printable letter in
+the area's print queue. A failed send leaves the letter pending and due for retry, so nothing
+is lost if SES or the Lambda fails between the write and the send."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, Iterable
+
+from .adapters.mailer import MailError, Mailer
+from .adapters.repository import CaseRepository
+from .adapters.tables import LetterRecord
+from .clock import iso
+from .domain.case import LetterPlan
+from .domain.policy import Policy
+from .letters import LetterRenderer
+
+log = logging.getLogger(__name__)
+
+RETRY_BASE = timedelta(minutes=5)
+RETRY_MAX = timedelta(hours=6)
+# A sender that dies mid-send leaves its claim; the letter is due again when the lease ends.
+SEND_LEASE = timedelta(minutes=2)
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """5, 10, 20, 40 minutes ... capped at 6 hours."""
+    return min(RETRY_BASE * (2 ** max(attempts - 1, 0)), RETRY_MAX)
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str
+    address_lines: tuple[str, ...]
+    email: str | None
+    preferred_contact: str | None
+
+    @classmethod
+    def from_contact(cls, contact: dict[str, Any]) -> "Person":
+        address = contact.get("address") or {}
+        lines = tuple(v for v in (address.get("line1"), address.get("line2"), address.get("town"), address.get("postcode")) if v)
+        return cls(contact["name"], lines, contact.get("email"), contact.get("preferred_contact"))
+
+    @property
+    def channel(self) -> str:
+        """Email when asked for (or phone was asked for and there is an email); otherwise post."""
+        if self.email and self.preferred_contact in ("email", "phone", None):
+            return "email"
+        return "post"
+
+
+def letter_context(*, policy: Policy, ref: str, letter_date: date, recipient: Person, role: str,
+                   applicant: Person, victim: Person, on_behalf: bool, deadlines: dict[str, date],
+                   assessment_meeting: date | None) -> dict[str, Any]:
+    meeting = policy.assessment_meeting
+    return {
+        "ref": ref,
+        "letter_date": letter_date,
+        "area": policy.area,
+        "contacts": policy.contacts,
+        "appeals": policy.appeals,
+        "timescales": policy.timescales,
+        "threshold": policy.threshold,
+        "recipient": {"name": recipient.name, "address_lines": list(recipient.address_lines),
+                      "email": recipient.email, "role": role},
+        "applicant_name": applicant.name,
+        "victim_name": victim.name,
+        "on_behalf": on_behalf,
+        "deadlines": {"acknowledge": deadlines.get("acknowledge"), "threshold_decision": deadlines.get("threshold_decision")},
+        "assessment_meeting": {"name": meeting.name, "date": assessment_meeting} if meeting and assessment_meeting else None,
+    }
+
+
+def compose_letters(*, plans: Iterable[LetterPlan], policy: Policy, renderer: LetterRenderer, ref: str,
+                    now: datetime, letter_date: date, people: dict[str, Person], on_behalf: bool,
+                    deadlines: dict[str, date], assessment_meeting: date | None, first_id: int = 1) -> list[LetterRecord]:
+    records = []
+    for n, plan in enumerate(plans, start=first_id):
+        template = policy.letter_template(plan.step)
+        if template is None:  # the loader guarantees intake steps; later steps are optional per area
+            continue
+        recipient = people[plan.to]
+        rendered = renderer.render(template, letter_context(
+            policy=policy, ref=ref, letter_date=letter_date, recipient=recipient, role=plan.to,
+            applicant=people["applicant"], victim=people["victim"], on_behalf=on_behalf,
+            deadlines=deadlines, assessment_meeting=assessment_meeting))
+        channel = recipient.channel
+        created = iso(now)
+        record = LetterRecord(
+            ref, f"{n:02d}",
+            area=policy.id, step=plan.step, template=template, recipient_role=plan.to,
+            channel=channel, to_email=recipient.email if channel == "email" else None,
+            subject=rendered.subject, html=rendered.html, text=rendered.text,
+            status="pending" if channel == "email" else "print_queued",
+            attempts=0, created_at=created,
+        )
+        if channel == "email":
+            # Due for delivery at once: if this process dies before sending, the sweep finds it.
+            record.retry_area, record.retry_at = policy.id, created
+        else:
+            record.print_area = policy.id
+        records.append(record)
+    return records
+
+
+def deliver(letters: Iterable[LetterRecord], *, policy: Policy, mailer: Mailer, repo: CaseRepository,
+            now: datetime) -> None:
+    """Send pending email letters once each. Failures are recorded for retry, never raised."""
+    for letter in letters:
+        if letter.status != "pending" or letter.channel != "email" or not letter.to_email:
+            continue
+        if not repo.claim(letter, iso(now + SEND_LEASE)):
+            continue  # another worker has it
+        try:
+            provider_id = mailer.send(sender=policy.contacts.sender_email, to=letter.to_email,
+                                      reply_to=policy.contacts.spoc_email, subject=letter.subject,
+                                      html=letter.html, text=letter.text)
+        except MailError as exc:
+            retry_at = iso(now + retry_delay((letter.attempts or 0) + 1))
+            repo.mark_failed(letter, str(exc), retry_at)
+            log.warning("letter_send_failed", extra={"ref": letter.ref, "letter": letter.letter_id, "error": str(exc), "retry_at": retry_at})
+            continue
+        if repo.mark_sent(letter, provider_id, iso(now)):
+            letter.status = "sent"
+        log.info("letter_sent", extra={"ref": letter.ref, "letter": letter.letter_id, "step": letter.step})

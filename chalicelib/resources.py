@@ -1,0 +1,31 @@
+"""Where the letter templates and area policies live, in the repository and in the Lambda package.
+
+`chalice package` ships only app.py, chalicelib/ and vendor/, so the build step
+(infra/package.sh) copies templates/ and policies/ into chalicelib/_bundle/ inside a
+throw-away copy of the project. At run time the bundle wins when it exists; in a checkout
+the top-level folders are used. CT_RESOURCE_ROOT overrides both (tests use it).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+_HERE = Path(__file__).resolve().parent
+
+
+def resource_root() -> Path:
+    override = os.environ.get("CT_RESOURCE_ROOT")
+    if override:
+        return Path(override)
+    bundle = _HERE / "_bundle"
+    if bundle.is_dir():
+        return bundle
+    return _HERE.parent
+
+
+def templates_dir() -> Path:
+    return resource_root() / "templates"
+
+
+def policies_dir() -> Path:
+    return resource_root() / "policies"

@@ -1,0 +1,78 @@
+"""Derive the CloudFormation resources that `chalice package --merge-template` adds from the
+PynamoDB models, so deployed tables match the code exactly.
+
+    python -m infra.build_template           # rewrite infra/resources.json
+    python -m infra.build_template --check   # exit 1 if resources.json is stale (run by the tests)
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from chalicelib.adapters.tables import ALL_TABLES
+
+OUT = Path(__file__).resolve().parent / "resources.json"
+# The Lambda functions chalice generates; each gets the table prefix.
+FUNCTIONS = ("APIHandler",)
+
+
+def _logical_id(model: Any) -> str:
+    suffix = model.Meta.table_name.rsplit("-", 1)[-1]
+    return f"{suffix.capitalize()}Table"
+
+
+def _keys(key_schema: list[dict[str, str]]) -> list[dict[str, str]]:
+    return sorted(key_schema, key=lambda k: k["KeyType"] != "HASH")  # CloudFormation wants HASH first
+
+
+def table_resource(model: Any) -> dict[str, Any]:
+    schema = model._get_schema()  # noqa: SLF001 - PynamoDB's own description of the table
+    suffix = model.Meta.table_name.rsplit("-", 1)[-1]
+    props: dict[str, Any] = {
+        "TableName": {"Fn::Sub": f"${{AWS::StackName}}-{suffix}"},
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": sorted(schema["attribute_definitions"], key=lambda a: a["AttributeName"]),
+        "KeySchema": _keys(schema["key_schema"]),
+        "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+        "SSESpecification": {"SSEEnabled": True},
+    }
+    if schema.get("global_secondary_indexes"):
+        props["GlobalSecondaryIndexes"] = [
+            {"IndexName": index["index_name"], "KeySchema": _keys(index["key_schema"]), "Projection": index["projection"]}
+            for index in sorted(schema["global_secondary_indexes"], key=lambda i: i["index_name"])
+        ]
+    ttl = model._ttl_attribute()  # noqa: SLF001
+    if ttl is not None:
+        props["TimeToLiveSpecification"] = {"AttributeName": ttl.attr_name, "Enabled": True}
+    # Case data is personal data: keep the table if the stack is deleted by mistake.
+    return {"Type": "AWS::DynamoDB::Table", "DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain",
+            "Properties": props}
+
+
+def build() -> dict[str, Any]:
+    resources: dict[str, Any] = {_logical_id(m): table_resource(m) for m in ALL_TABLES}
+    for function in FUNCTIONS:
+        resources[function] = {"Properties": {"Environment": {"Variables": {"TABLE_PREFIX": {"Ref": "AWS::StackName"}}}}}
+    return {"Resources": resources}
+
+
+def render() -> str:
+    return json.dumps(build(), indent=2, sort_keys=True) + "\n"
+
+
+def main(argv: list[str]) -> int:
+    text = render()
+    if "--check" in argv:
+        if not OUT.exists() or OUT.read_text() != text:
+            print(f"{OUT} is stale: run `python -m infra.build_template`", file=sys.stderr)
+            return 1
+        return 0
+    OUT.write_text(text)
+    print(f"wrote {OUT}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
