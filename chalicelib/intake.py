@@ -9,7 +9,7 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any, Callable
 
 from .adapters.mailer import Mailer
@@ -126,6 +126,3 @@ def receipt(created: Created) -> dict[str, Any]:
         ],
     }
 
-
-def due_date(value: str | None) -> date | None:
-    return date.fromisoformat(value) if value else None

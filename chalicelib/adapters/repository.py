@@ -113,24 +113,6 @@ class CaseRepository:
         case = CaseRecord.get(record.ref, consistent_read=True)
         return Created(case=case, letters=self.letters(record.ref), replayed=True)
 
-    def get(self, ref: str) -> CaseRecord | None:
-        try:
-            return CaseRecord.get(ref, consistent_read=True)
-        except DoesNotExist:
-            return None
-
-    def letters(self, ref: str) -> list[LetterRecord]:
-        return list(LetterRecord.query(ref, consistent_read=True))
-
-    def audit(self, ref: str) -> list[AuditEvent]:
-        return list(AuditEvent.query(ref, consistent_read=True))
-
-    def equalities(self, ref: str) -> dict[str, Any] | None:
-        try:
-            return EqualitiesRecord.get(ref).answers
-        except DoesNotExist:
-            return None
-
     # ---------------------------------------------------------------- letter delivery
 
     def claim(self, letter: LetterRecord, lease_until: str) -> bool:

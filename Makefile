@@ -1,0 +1,51 @@
+# The two commands a newcomer needs: `make run` and `make test`. Everything else is optional.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+# Re-install whenever a requirements file changes.
+STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
+
+PORT        ?= 8000
+MOTO_PORT   ?= 5000
+OUTBOX_PORT ?= 8025
+export PORT MOTO_PORT OUTBOX_PORT
+
+.PHONY: run test unit venv package template example clean help
+
+help:
+	@echo "make run      start everything locally (API, AWS stand-in, outbox) and print the URLs"
+	@echo "make test     create .venv, install pinned dependencies, run every test"
+	@echo "make unit     only the fast domain tests"
+	@echo "make example  post the OpenAPI example application to a running 'make run'"
+	@echo "make package  build build/package/deployment.zip and sam.json with chalice package"
+	@echo "make template rebuild infra/resources.json from the table models"
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@# The venv's own pip is kept: chalice needs pip<26.3 to build packages.
+	$(BIN)/python -m pip install --disable-pip-version-check --quiet -r requirements-dev.txt
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+venv: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/python -m infra.local_stack
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests/unit -q
+
+example: $(STAMP)
+	$(BIN)/python -m infra.post_example
+
+package: $(STAMP)
+	bash infra/package.sh build/package
+
+template: $(STAMP)
+	$(BIN)/python -m infra.build_template
+
+clean:
+	rm -rf build .pytest_cache test-artifacts

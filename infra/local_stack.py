@@ -1,0 +1,287 @@
+"""`make run`: the whole system on one machine, no AWS account.
+
+- moto server (in this process) stands in for DynamoDB, SES and SSM;
+- tables are created from the same PynamoDB models that infra/resources.json is built from;
+- each area's sender address is verified in SES, and the partner-link secret is put in SSM;
+- `chalice local` serves the API;
+- an outbox page shows every email SES was asked to send, and the print queue.
+
+Every area policy is checked first: an invalid or unlawful one stops start-up, naming the file
+and the field. Ports come from PORT (API, 8000), MOTO_PORT (5000) and OUTBOX_PORT (8025).
+"""
+from __future__ import annotations
+
+import html
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+HOST = os.environ.get("HOST", "127.0.0.1")
+API_PORT = int(os.environ.get("PORT", "8000"))
+MOTO_PORT = int(os.environ.get("MOTO_PORT", "5000"))
+OUTBOX_PORT = int(os.environ.get("OUTBOX_PORT", "8025"))
+REGION = "eu-west-2"
+PREFIX = os.environ.get("TABLE_PREFIX", "ct-local")
+
+AWS_ENV = {
+    "AWS_ENDPOINT_URL": f"http://{HOST}:{MOTO_PORT}",
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+    "TABLE_PREFIX": PREFIX,
+}
+os.environ.update(AWS_ENV)  # before chalicelib is imported: models read these at definition
+sys.path.insert(0, str(REPO))
+
+
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
+def check_policies() -> dict[str, Any]:
+    from chalicelib import wiring
+    from chalicelib.domain.policy import PolicyError
+
+    try:
+        return wiring.policies()
+    except PolicyError as exc:
+        print(f"Start-up refused. {exc}", file=sys.stderr, flush=True)
+        raise SystemExit(2) from None
+
+
+def port_free(port: int) -> bool:
+    import socket
+
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((HOST, port))
+        except OSError:
+            return False
+    return True
+
+
+def start_moto() -> Any:
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per AWS call drowns the URLs
+
+    server = ThreadedMotoServer(ip_address=HOST, port=MOTO_PORT, verbose=False)
+    server.start()
+    return server
+
+
+def provision(policies: dict[str, Any]) -> None:
+    """Tables from the models, verified senders, and the partner-link signing secret."""
+    import boto3
+
+    from chalicelib.adapters.tables import ALL_TABLES, reset_connections
+
+    reset_connections()
+    for model in ALL_TABLES:
+        if not model.exists():
+            model.create_table(wait=True)
+    ses = boto3.client("ses", region_name=REGION)
+    for policy in policies.values():
+        ses.verify_email_identity(EmailAddress=policy.contacts.sender_email)
+    ssm = boto3.client("ssm", region_name=REGION)
+    name = f"/community-trigger/{PREFIX}/partner-link-secret"
+    try:
+        ssm.put_parameter(Name=name, Value=secrets.token_urlsafe(32), Type="SecureString", Overwrite=False)
+    except ssm.exceptions.ParameterAlreadyExists:
+        pass
+
+
+# ---------------------------------------------------------------- the outbox page
+
+
+def sent_messages() -> list[dict[str, Any]]:
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+
+    out = []
+    for n, message in enumerate(ses_backends[DEFAULT_ACCOUNT_ID][REGION].sent_messages, start=1):
+        out.append({
+            "n": n,
+            "id": message.id,
+            "from": getattr(message, "source", ""),
+            "to": (getattr(message, "destinations", None) or {}).get("ToAddresses", []),
+            "subject": getattr(message, "subject", ""),
+            "body": getattr(message, "body", getattr(message, "raw_data", "")),
+        })
+    return out
+
+
+def print_queue(areas: list[str]) -> list[dict[str, Any]]:
+    from chalicelib.adapters.tables import LetterRecord
+
+    out = []
+    for area in areas:
+        for key in LetterRecord.print_queue.query(area):
+            letter = LetterRecord.get(key.ref, key.letter_id)
+            out.append({"area": area, "ref": letter.ref, "letter_id": letter.letter_id, "subject": letter.subject,
+                        "created_at": letter.created_at, "html": letter.html})
+    return out
+
+
+PAGE = """<!doctype html><html lang="en-GB"><head><meta charset="utf-8"><title>{title}</title>
+<style>body{{font-family:Arial,sans-serif;margin:2rem;max-width:70rem}}table{{border-collapse:collapse;width:100%}}
+td,th{{border-bottom:1px solid #ccc;padding:.4rem;text-align:left;vertical-align:top}}iframe{{width:100%;height:80vh;border:1px solid #ccc}}</style>
+</head><body>{body}</body></html>"""
+
+
+class OutboxHandler(BaseHTTPRequestHandler):
+    areas: list[str] = []
+
+    def log_message(self, *args: Any) -> None:  # keep the terminal for the banner
+        pass
+
+    def _send(self, status: int, body: str, content_type: str = "text/html; charset=utf-8") -> None:
+        data = body.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        path = self.path.split("?")[0].rstrip("/") or "/"
+        if path == "/messages.json":
+            return self._send(200, json.dumps(sent_messages(), indent=2), "application/json")
+        if path == "/print-queue.json":
+            return self._send(200, json.dumps(print_queue(self.areas), indent=2), "application/json")
+        if path == "/":
+            rows = "".join(
+                f"<tr><td>{m['n']}</td><td>{html.escape(', '.join(m['to']))}</td><td>{html.escape(m['from'])}</td>"
+                f"<td><a href=\"/messages/{m['n']}\">{html.escape(m['subject'])}</a></td></tr>"
+                for m in reversed(sent_messages()))
+            queued = "".join(
+                f"<tr><td>{html.escape(q['area'])}</td><td>{html.escape(q['ref'])}</td>"
+                f"<td><a href=\"/print/{html.escape(q['ref'])}/{html.escape(q['letter_id'])}\">{html.escape(q['subject'])}</a></td>"
+                f"<td>{html.escape(q['created_at'])}</td></tr>"
+                for q in print_queue(self.areas))
+            body = ("<h1>Local outbox</h1><p>Every email SES was asked to send, newest first. "
+                    "<a href=\"/messages.json\">JSON</a></p><table><tr><th>#</th><th>To</th><th>From</th><th>Subject</th></tr>"
+                    f"{rows or '<tr><td colspan=4>No emails yet.</td></tr>'}</table>"
+                    "<h2>Print queue</h2><p>Letters for people who asked for post. <a href=\"/print-queue.json\">JSON</a></p>"
+                    "<table><tr><th>Area</th><th>Reference</th><th>Letter</th><th>Queued</th></tr>"
+                    f"{queued or '<tr><td colspan=4>Nothing to print.</td></tr>'}</table>")
+            return self._send(200, PAGE.format(title="Local outbox", body=body))
+        if path.startswith("/messages/"):
+            try:
+                message = sent_messages()[int(path.rsplit("/", 1)[1]) - 1]
+            except (ValueError, IndexError):
+                return self._send(404, PAGE.format(title="Not found", body="<p>No such message. <a href=\"/\">Back</a></p>"))
+            head = (f"<p><a href=\"/\">Back</a></p><h1>{html.escape(message['subject'])}</h1>"
+                    f"<p>From {html.escape(message['from'])} to {html.escape(', '.join(message['to']))}</p>")
+            frame = f"<iframe sandbox title=\"message\" srcdoc=\"{html.escape(message['body'], quote=True)}\"></iframe>"
+            return self._send(200, PAGE.format(title=html.escape(message["subject"]), body=head + frame))
+        if path.startswith("/print/"):
+            parts = path.split("/")
+            for letter in print_queue(self.areas):
+                if len(parts) == 4 and letter["ref"] == parts[2] and letter["letter_id"] == parts[3]:
+                    return self._send(200, letter["html"])  # the printable letter itself
+            return self._send(404, PAGE.format(title="Not found", body="<p>No such letter.</p>"))
+        return self._send(404, PAGE.format(title="Not found", body="<p>Not found. <a href=\"/\">Outbox</a></p>"))
+
+
+def start_outbox(areas: list[str]) -> ThreadingHTTPServer:
+    OutboxHandler.areas = areas
+    server = ThreadingHTTPServer((HOST, OUTBOX_PORT), OutboxHandler)
+    threading.Thread(target=server.serve_forever, daemon=True, name="outbox").start()
+    return server
+
+
+# ---------------------------------------------------------------- chalice local
+
+
+def start_api() -> subprocess.Popen:
+    chalice = shutil.which("chalice", path=str(Path(sys.executable).parent)) or shutil.which("chalice")
+    if chalice is None:
+        print("chalice is not installed in this environment: run `make run`, which installs it.", file=sys.stderr)
+        raise SystemExit(2)
+    env = {**os.environ, **AWS_ENV}
+    return subprocess.Popen(
+        [chalice, "local", "--host", HOST, "--port", str(API_PORT), "--stage", "local", "--no-autoreload"],
+        cwd=REPO, env=env, start_new_session=True,
+    )
+
+
+def wait_for(url: str, process: subprocess.Popen, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            print(f"The API stopped while starting (exit {process.returncode}).", file=sys.stderr)
+            raise SystemExit(1)
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.2)
+    print(f"The API did not answer at {url} within {seconds:.0f}s.", file=sys.stderr)
+    raise SystemExit(1)
+
+
+def main() -> int:
+    policies = check_policies()
+    busy = [f"{name} {port}" for name, port in (("PORT", API_PORT), ("MOTO_PORT", MOTO_PORT), ("OUTBOX_PORT", OUTBOX_PORT))
+            if not port_free(port)]
+    if busy:
+        print(f"Port(s) already in use: {', '.join(busy)}. Stop the other program or set another port, "
+              "e.g. `make run PORT=8001`.", file=sys.stderr)
+        return 2
+    moto = start_moto()
+    provision(policies)
+    outbox = start_outbox(sorted(policies))
+    api = start_api()
+
+    def stop(*_: Any) -> None:
+        if api.poll() is None:
+            os.killpg(api.pid, signal.SIGTERM)
+            try:
+                api.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(api.pid, signal.SIGKILL)
+        outbox.shutdown()
+        moto.stop()
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    api_url = f"http://{HOST}:{API_PORT}"
+    wait_for(f"{api_url}/openapi.json", api)
+    say("")
+    say("Community Trigger is running locally (no AWS account; moto stands in for AWS).")
+    say(f"  API            {api_url}   (OpenAPI: {api_url}/openapi.json)")
+    say(f"  Emails sent    http://{HOST}:{OUTBOX_PORT}   (JSON: /messages.json; print queue: /print-queue.json)")
+    say(f"  AWS endpoint   http://{HOST}:{MOTO_PORT}   (DynamoDB tables {PREFIX}-*, SES, SSM)")
+    say(f"  Areas          {', '.join(sorted(policies))}")
+    say("Try it: `make example` posts the OpenAPI example application. Press Ctrl+C to stop.")
+    say("READY")
+    while api.poll() is None:
+        time.sleep(0.5)
+    print(f"The API exited ({api.returncode}).", file=sys.stderr)
+    stop()
+    return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Build the deployment package and CloudFormation template with `chalice package`.
+#
+# chalice ships only app.py, chalicelib/ and vendor/, so templates/ and policies/ are copied
+# into chalicelib/_bundle/ of a throw-away copy of the project (the checkout is never touched).
+# The tables and environment come from infra/resources.json (built from the PynamoDB models).
+#
+#   infra/package.sh [OUT_DIR]    -> OUT_DIR/deployment.zip and OUT_DIR/sam.json (default build/package)
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+out=${1:-$repo/build/package}
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+stage=${STAGE:-dev}
+# chalice package needs a region to name the runtime's ARNs; the stack takes its own at deploy time.
+export AWS_DEFAULT_REGION=${AWS_DEFAULT_REGION:-eu-west-2}
+chalice=${CHALICE:-$repo/.venv/bin/chalice}
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cp -R "$repo/app.py" "$repo/chalicelib" "$repo/requirements.txt" "$work/"
+mkdir -p "$work/.chalice"
+cp "$repo/.chalice/config.json" "$repo"/.chalice/policy-*.json "$work/.chalice/"
+rm -rf "$work/chalicelib/_bundle"
+mkdir -p "$work/chalicelib/_bundle"
+cp -R "$repo/templates" "$repo/policies" "$work/chalicelib/_bundle/"
+find "$work" -name __pycache__ -type d -prune -exec rm -rf {} +
+
+# The same check the Lambda runs at start-up, before anything is shipped.
+(cd "$work" && "$repo/.venv/bin/python" -c "from chalicelib import wiring; print(f'policies ok: {sorted(wiring.policies())}')")
+(cd "$work" && "$chalice" package --stage "$stage" --merge-template "$repo/infra/resources.json" "$out")
+echo "packaged: $out/deployment.zip and $out/sam.json"

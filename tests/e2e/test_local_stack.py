@@ -1,0 +1,143 @@
+"""Starts the stack exactly as `make run` does (python -m infra.local_stack) on free ports, then
+uses it over HTTP like an applicant's browser and a person reading the outbox would."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from chalicelib.clock import london_date, utc_now
+from chalicelib.domain.calendar import WorkingCalendar
+from chalicelib.letters import long_date
+
+REPO = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.e2e
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def call(method: str, url: str, body=None, headers=None):
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method,
+                                     headers={"Content-Type": "application/json", **(headers or {})})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+@pytest.fixture(scope="module")
+def stack():
+    ports = {"PORT": free_port(), "MOTO_PORT": free_port(), "OUTBOX_PORT": free_port()}
+    env = {**os.environ, **{k: str(v) for k, v in ports.items()}}
+    for name in [k for k in env if k.startswith("AWS_") or k == "TABLE_PREFIX"]:
+        del env[name]  # the stack sets its own, as on a fresh machine
+    process = subprocess.Popen([sys.executable, "-m", "infra.local_stack"], cwd=REPO, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    banner = []
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line and process.poll() is not None:
+            pytest.fail("the stack exited while starting:\n" + "".join(banner))
+        banner.append(line)
+        if line.strip() == "READY":
+            break
+    else:
+        os.killpg(process.pid, signal.SIGKILL)
+        pytest.fail("the stack did not print READY within 90s:\n" + "".join(banner))
+    yield {"api": f"http://127.0.0.1:{ports['PORT']}", "outbox": f"http://127.0.0.1:{ports['OUTBOX_PORT']}",
+           "banner": "".join(banner)}
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+def test_banner_prints_every_url(stack):
+    assert stack["api"] in stack["banner"]
+    assert stack["outbox"] in stack["banner"]
+
+
+def test_openapi_example_is_acknowledged_by_email_with_the_right_dates(stack):
+    status, spec = call("GET", f"{stack['api']}/openapi.json")
+    assert status == 200
+    examples = spec["paths"]["/applications"]["post"]["requestBody"]["content"]["application/json"]["examples"]
+    example = examples["victim"]["value"]
+
+    status, receipt = call("POST", f"{stack['api']}/applications", example, {"Idempotency-Key": "e2e-1"})
+    assert status == 201, receipt
+    ref = receipt["reference"]
+
+    # Derbyshire (England): 5 and 15 working days from today's London date.
+    calendar = WorkingCalendar("ENG")
+    today = london_date(utc_now())
+    decision = calendar.working_days_after(today, 15)
+    assert receipt["acknowledgement_due"] == calendar.working_days_after(today, 5).isoformat()
+    assert receipt["decision_due"] == decision.isoformat()
+
+    with urllib.request.urlopen(f"{stack['outbox']}/messages.json", timeout=10) as response:
+        messages = [m for m in json.load(response) if ref in m["subject"]]
+    assert len(messages) == 1
+    [email] = messages
+    assert email["to"] == [example["victim"]["email"]]
+    assert long_date(decision) in email["body"]
+
+    # The outbox page a person opens lists it too.
+    with urllib.request.urlopen(stack["outbox"], timeout=10) as response:
+        assert ref in response.read().decode()
+
+
+def test_retry_with_the_same_key_gives_one_case(stack):
+    _, spec = call("GET", f"{stack['api']}/openapi.json")
+    example = spec["paths"]["/applications"]["post"]["requestBody"]["content"]["application/json"]["examples"]["victim"]["value"]
+    first = call("POST", f"{stack['api']}/applications", example, {"Idempotency-Key": "e2e-retry"})
+    second = call("POST", f"{stack['api']}/applications", example, {"Idempotency-Key": "e2e-retry"})
+    assert first[0] == second[0] == 201
+    assert first[1]["reference"] == second[1]["reference"]
+    with urllib.request.urlopen(f"{stack['outbox']}/messages.json", timeout=10) as response:
+        assert sum(first[1]["reference"] in m["subject"] for m in json.load(response)) == 1
+
+
+def test_five_mistakes_give_five_field_errors(stack):
+    _, spec = call("GET", f"{stack['api']}/openapi.json")
+    body = spec["paths"]["/applications"]["post"]["requestBody"]["content"]["application/json"]["examples"]["victim"]["value"]
+    body["victim"]["email"] = "nope"
+    body["victim"]["address"]["postcode"] = "12345"
+    body["incidents"][0]["how_reported"] = "carrier pigeon"
+    body["incidents"][1]["happened_on"] = "2026-13-01"
+    body["declaration"] = False
+    status, problem = call("POST", f"{stack['api']}/applications", body)
+    assert status == 422
+    assert {e["field"] for e in problem["errors"]} == {
+        "victim.email", "victim.address.postcode", "incidents[0].how_reported", "incidents[1].happened_on", "declaration"}
+
+
+def test_an_unlawful_policy_stops_start_up_naming_file_and_field(tmp_path):
+    shutil.copytree(REPO / "templates", tmp_path / "templates")
+    shutil.copytree(REPO / "policies", tmp_path / "policies")
+    hart = tmp_path / "policies" / "hart.toml"
+    hart.write_text(hart.read_text().replace("lookback_months = 6", "lookback_months = 9", 1))
+    env = {**os.environ, "CT_RESOURCE_ROOT": str(tmp_path), "PORT": str(free_port()),
+           "MOTO_PORT": str(free_port()), "OUTBOX_PORT": str(free_port())}
+    result = subprocess.run([sys.executable, "-m", "infra.local_stack"], cwd=REPO, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "hart.toml: threshold.lookback_months" in result.stderr
+    assert "six months" in result.stderr
