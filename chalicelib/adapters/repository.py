@@ -113,6 +113,9 @@ class CaseRepository:
         case = CaseRecord.get(record.ref, consistent_read=True)
         return Created(case=case, letters=self.letters(record.ref), replayed=True)
 
+    def letters(self, ref: str) -> list[LetterRecord]:
+        return list(LetterRecord.query(ref, consistent_read=True))
+
     # ---------------------------------------------------------------- letter delivery
 
     def claim(self, letter: LetterRecord, lease_until: str) -> bool:
