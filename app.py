@@ -23,12 +23,15 @@ def problem(status: int, title: str, errors: list[dict[str, str]], headers: dict
 
 
 @app.middleware("http")
-def problems_not_bare_500s(event, get_response):
-    """Chalice turns an unexpected exception into its own 500 (and logs only the exception type,
-    through our formatter). Answer it in the same machine-readable shape as every other error."""
+def every_error_is_a_problem(event, get_response):
+    """Chalice answers some errors itself (an unexpected exception: 500, logged by type only through
+    our formatter; a wrong Content-Type: 415). Give them the same machine-readable shape as ours."""
     response = get_response(event)
     if response.status_code == 500:
         return problem(500, "Something went wrong on our side. Nothing was stored; please try again later.", [])
+    if response.status_code == 415:
+        return problem(415, "Unsupported content type", [
+            {"field": "Content-Type", "message": "Send the application as JSON, with Content-Type: application/json"}])
     return response
 
 
@@ -44,6 +47,8 @@ def submit_application():
     if len(raw) > MAX_BODY_BYTES:
         return problem(413, "The application is too large", [
             {"field": "body", "message": f"The application must be smaller than {MAX_BODY_BYTES // 1000} KB; shorten the longest answers"}])
+    if not raw.strip():
+        return problem(400, "The request body is empty", [{"field": "body", "message": "Send the application as a JSON object"}])
     try:
         body = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:

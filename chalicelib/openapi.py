@@ -158,6 +158,7 @@ def build_spec(today: date, server_url: str | None = None) -> dict[str, Any]:
                                 "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Receipt"}}}},
                         "400": {"description": "The body is not JSON, or a header is malformed.", "content": problem},
                         "413": {"description": "The body is too large.", "content": problem},
+                        "415": {"description": "The body is not sent as application/json.", "content": problem},
                         "422": {"description": "Every problem with the answers, each naming its field; "
                                                "or an Idempotency-Key reused with a different body.",
                                 "content": problem},

@@ -198,6 +198,24 @@ def test_not_json_is_a_400_naming_the_body(client):
     assert response.json_body["errors"][0]["field"] == "body"
 
 
+def test_an_empty_body_is_a_400(client):
+    response = post(client, None, raw="")
+    assert response.status_code == 400
+    assert response.json_body["errors"] == [{"field": "body", "message": "Send the application as a JSON object"}]
+
+
+def test_a_form_post_is_refused_with_the_same_problem_shape(client):
+    response = client.http.post("/applications", headers={"Content-Type": "text/plain"}, body="{}")
+    assert response.status_code == 415
+    assert response.json_body["errors"][0]["field"] == "Content-Type"
+
+
+def test_json_with_a_charset_is_accepted(client):
+    response = client.http.post("/applications", headers={"Content-Type": "application/json; charset=utf-8"},
+                                body=json.dumps(example_application(TODAY)))
+    assert response.status_code == 201
+
+
 def test_a_json_array_is_a_422(client):
     response = post(client, None, raw="[1, 2]")
     assert response.status_code == 422
