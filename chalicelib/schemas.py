@@ -37,11 +37,17 @@ def _blank_to_none(value: Any) -> Any:
     return value
 
 
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
 def _parse_date(value: Any, info: ValidationInfo) -> date:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        # An empty date input: ask for the date rather than for a different way of writing it.
+        raise PydanticCustomError("missing", "Field required")
     if isinstance(value, date):
         parsed = value
     else:
-        if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+        if not isinstance(value, str) or not _DATE.fullmatch(value.strip()):
             raise PydanticCustomError("date_format", "must be a date written as year-month-day, for example 2026-03-27")
         try:
             parsed = date.fromisoformat(value.strip())
@@ -60,10 +66,11 @@ _PHONE_CHARS = re.compile(r"[\s().-]")
 
 def _uk_phone(value: str) -> str:
     digits = _PHONE_CHARS.sub("", value)
+    # International form, also as commonly written with the trunk zero kept: +44 (0)20 ...
     if digits.startswith("+44"):
-        digits = "0" + digits[3:]
+        digits = "0" + digits[3:].removeprefix("0")
     elif digits.startswith("0044"):
-        digits = "0" + digits[4:]
+        digits = "0" + digits[4:].removeprefix("0")
     if not re.fullmatch(r"0\d{9,10}", digits):
         raise PydanticCustomError("phone", "must be a UK phone number, like 01632 960 001 or 07700 900 982")
     return digits
@@ -100,14 +107,16 @@ def _text(max_length: int) -> Any:
 
 
 def _optional_text(max_length: int) -> Any:
-    return Annotated[str | None, BeforeValidator(_blank_to_none), Field(default=None, max_length=max_length)]
+    # The length limit comes before the validator so it applies to the text only: after it, it
+    # would also be applied to the None a blank answer becomes, and crash.
+    return Annotated[str | None, Field(default=None, max_length=max_length), BeforeValidator(_blank_to_none)]
 
 
 PastDate = Annotated[date, BeforeValidator(_parse_date)]
 Phone = Annotated[str | None, BeforeValidator(_blank_to_none), AfterValidator(lambda v: v and _uk_phone(v))]
 Postcode = Annotated[str, AfterValidator(_uk_postcode)]
-Email = Annotated[str | None, BeforeValidator(_blank_to_none), AfterValidator(lambda v: v and _email(v)),
-                  Field(default=None, max_length=254)]
+Email = Annotated[str | None, Field(default=None, max_length=254), BeforeValidator(_blank_to_none),
+                  AfterValidator(lambda v: v and _email(v))]
 
 
 class _Model(BaseModel):
@@ -130,12 +139,12 @@ class Contact(_Model):
     daytime_phone: Phone = None
     mobile_phone: Phone = None
     email: Email
-    preferred_contact: Literal["email", "phone", "post"] | None = None
+    preferred_contact: Annotated[Literal["email", "phone", "post"] | None, BeforeValidator(_blank_to_none)] = None
 
 
 class Victim(Contact):
     type: Literal["individual", "business", "community_group"] = "individual"
-    tenure: Literal["owner_occupier", "private_tenant", "council_tenant", "housing_association_tenant", "other"] | None = None
+    tenure: Annotated[Literal["owner_occupier", "private_tenant", "council_tenant", "housing_association_tenant", "other"] | None, BeforeValidator(_blank_to_none)] = None
     tenure_other: _optional_text(SHORT)
     landlord: _optional_text(SHORT)
 
@@ -152,7 +161,7 @@ class Incident(_Model):
     reported_on: PastDate
     reported_to: _text(SHORT)
     how_reported: Literal["writing", "email", "phone", "in_person", "online", "officer_on_site"]
-    officer_type: Literal["police_officer", "pcso", "council_officer", "housing_officer", "other"] | None = None
+    officer_type: Annotated[Literal["police_officer", "pcso", "council_officer", "housing_officer", "other"] | None, BeforeValidator(_blank_to_none)] = None
     agency_reference: _optional_text(50)
     hate_motivated: bool = False
 
@@ -182,7 +191,7 @@ class ApplicationIn(_Model):
     other_information: _optional_text(LONG)
     declaration: bool
     information_sharing_consent: bool
-    victim_consent: Literal["given", "to_follow"] | None = None
+    victim_consent: Annotated[Literal["given", "to_follow"] | None, BeforeValidator(_blank_to_none)] = None
     keep_informed: bool = True
     equalities: Equalities | None = None
 
@@ -256,13 +265,16 @@ def _pattern(loc: tuple[Any, ...]) -> str:
 
 
 def _label(loc: tuple[Any, ...]) -> str:
+    if loc and isinstance(loc[-1], int):  # a list item: "Item 5 of incidents", not "4"
+        parent = str(loc[-2]).replace("_", " ") if len(loc) > 1 else "the list"
+        return f"Item {loc[-1] + 1} of {parent}"
     leaf = str(loc[-1]) if loc else "This answer"
     return _LABELS.get(leaf, leaf.replace("_", " ").capitalize())
 
 
 def _message(error: dict[str, Any]) -> str:
     loc, kind, ctx = error["loc"], error["type"], error.get("ctx") or {}
-    missing = kind == "missing" or kind == "string_too_short" or (kind in ("string_type", "model_type", "list_type") and error.get("input") is None)
+    missing = kind in ("missing", "string_too_short", "too_short") or (kind in ("string_type", "model_type", "list_type") and error.get("input") is None)
     if missing:
         pattern = _pattern(loc)
         return _MISSING.get(pattern) or _LEAF_MISSING.get(str(loc[-1])) or f"Enter {_label(loc).lower()}"
@@ -315,7 +327,8 @@ def _cross_field_problems(data: dict[str, Any], today: date, areas: set[str]) ->
     # Letters go to the applicant when acting for the victim; without an applicant there is nobody to check.
     correspondent, who = (applicant, "applicant") if on_behalf else (victim, "victim")
     if correspondent:
-        has = {k: bool(correspondent.get(k)) for k in ("address", "email", "daytime_phone", "mobile_phone")}
+        # A blank or all-spaces answer is no answer (the model turns it into None).
+        has = {k: bool(_blank_to_none(correspondent.get(k))) for k in ("address", "email", "daytime_phone", "mobile_phone")}
         preferred = correspondent.get("preferred_contact")
         if preferred in (None, ""):
             problems.append((f"{who}.preferred_contact", "Say how you would like us to contact you: email, phone or post"))
@@ -342,8 +355,12 @@ def _cross_field_problems(data: dict[str, Any], today: date, areas: set[str]) ->
 
 
 def _quiet_date(value: Any) -> date | None:
+    # Read exactly as the field is (stripped, year-month-day only): date.fromisoformat alone
+    # skips " 2026-01-05 " and accepts "20260105", which the field itself refuses.
+    if not isinstance(value, str) or not _DATE.fullmatch(value.strip()):
+        return None
     try:
-        return date.fromisoformat(value) if isinstance(value, str) else None
+        return date.fromisoformat(value.strip())
     except ValueError:
         return None
 

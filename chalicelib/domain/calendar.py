@@ -12,8 +12,8 @@ first use, because this code runs in AWS Lambda where cold-start time matters.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
-from typing import Iterable
 
 # The four UK nations, as ISO 3166-2:GB subdivision codes understood by `holidays`.
 # Bank holidays differ between them (e.g. Easter Monday is not one in Scotland).
@@ -183,16 +183,15 @@ class WorkingCalendar:
             raise TypeError(f"n must be an int, got {n!r}")
         if n < 1:
             raise ValueError(f"n must be at least 1, got {n}")
-        # Jump by weekdays, then top up for the holidays the jump landed on. Each top-up
-        # adds at most the missing number of working days, so we never overshoot.
+        # Jump by weekdays, then top up for the holidays the jump crossed. A jump of k
+        # weekdays adds at most k working days, so the count never overshoots n; and it
+        # only reaches n when every weekday of the last jump, including the one we land
+        # on, was a working day. So the final candidate is itself the Nth working day.
         candidate = _add_weekdays(start, n)
         missing = n - self.working_days_between(start, candidate)
         while missing > 0:
             candidate = _add_weekdays(candidate, missing)
             missing = n - self.working_days_between(start, candidate)
-        # The count is exactly n; the answer is the last working day up to candidate.
-        while not self.is_working_day(candidate):
-            candidate -= _ONE_DAY
         return candidate
 
     def working_days_between(self, start: date, end: date) -> int:

@@ -83,8 +83,11 @@ def next_meeting(after: date, meeting: AssessmentMeeting, calendar: WorkingCalen
         first = add_months(month_start, offset)
         shift = (weekday - first.weekday()) % 7
         day = first + timedelta(days=shift + 7 * (meeting.week_of_month - 1))
-        if day > after:
-            return calendar.next_working_day_on_or_after(day)
+        # Compare the day the meeting is actually held: one moved off a bank holiday may still
+        # fall after an application received on that holiday.
+        held = calendar.next_working_day_on_or_after(day)
+        if held > after:
+            return held
     raise AssertionError("a monthly meeting always falls within three months")  # pragma: no cover
 
 

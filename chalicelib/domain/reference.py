@@ -11,7 +11,8 @@ from typing import Callable
 
 ALPHABET = "34679CDFGHJKMNPQRTWXY"
 _GROUP = 4
-PATTERN = re.compile(rf"^CT-[{ALPHABET}]{{{_GROUP}}}-[{ALPHABET}]{{{_GROUP}}}$")
+# \Z, not $: "$" also matches before a trailing newline, so "CT-...\n" would pass.
+PATTERN = re.compile(rf"^CT-[{ALPHABET}]{{{_GROUP}}}-[{ALPHABET}]{{{_GROUP}}}\Z")
 
 
 def new_reference(choice: Callable[[str], str] = secrets.choice) -> str:
@@ -23,7 +24,7 @@ def new_reference(choice: Callable[[str], str] = secrets.choice) -> str:
 def normalise_reference(text: str) -> str | None:
     """Accept what a person types (lower case, spaces, missing dashes); None if it cannot be a reference."""
     compact = re.sub(r"[\s-]", "", text.upper())
-    if compact.startswith("CT"):
+    if len(compact) == 2 * _GROUP + 2 and compact.startswith("CT"):  # "CT" may also begin a bare reference
         compact = compact[2:]
     if len(compact) != 2 * _GROUP:
         return None

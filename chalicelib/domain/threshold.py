@@ -65,6 +65,9 @@ class Assessment:
         for report in data["reports"]:
             report["happened_on"] = report["happened_on"].isoformat()
             report["reasons"] = list(report["reasons"])
+        # Plain JSON types, so the dict equals what comes back from storage.
+        data["rules"] = list(data["rules"])
+        data["reports"] = list(data["reports"])
         return data
 
 
@@ -104,9 +107,15 @@ def _check_report(i: int, r: Report, applied_on: date, rules: Threshold) -> Repo
     last = qualifying_deadline(r.happened_on, rules.qualifying_period)
     if r.reported_on > last:
         counts = False
+        period = rules.qualifying_period.describe()
+        days = rules.qualifying_period.calendar_days
+        if days is not None and last < r.happened_on + timedelta(days=days):
+            # The local "30 days" was cut short by the statutory month: say so, or "29 days after;
+            # had to be reported within 30 days" reads as a contradiction.
+            period += ", but never more than the one month the law allows"
         reasons.append(
             f"reported {(r.reported_on - r.happened_on).days} days after it happened; "
-            f"it had to be reported by {last.isoformat()} ({rules.qualifying_period.describe()})"
+            f"it had to be reported by {last.isoformat()} ({period})"
         )
     if r.how_reported == ON_SITE and rules.on_site_reports == "police_only":
         if r.officer_type in POLICE_ON_DUTY:
@@ -153,7 +162,8 @@ def assess(
                                 f"{_plural(len(occasions), 'qualifying complaint')} on separate occasions; {needed} needed{note}")
     elif len(occasions) + len(maybe) >= needed:
         complaints = RuleResult("qualifying_complaints", "judgement",
-                                f"{_plural(len(occasions), 'qualifying complaint')} certain and {len(maybe)} that need checking; {needed} needed{note}")
+                                f"{_plural(len(occasions), 'qualifying complaint')} certain and {len(maybe)} that "
+                                f"{'needs' if len(maybe) == 1 else 'need'} checking; {needed} needed{note}")
     else:
         complaints = RuleResult("qualifying_complaints", "fail",
                                 f"only {_plural(len(occasions), 'qualifying complaint')} on separate occasions; {needed} needed{note}")
@@ -183,6 +193,8 @@ def assess(
             rule = RuleResult("hate_incident", "pass", f"a hate incident reported on {hate[0].reported_on.isoformat()} is a qualifying complaint; one is enough in this area")
         elif hate_maybe:
             rule = RuleResult("hate_incident", "judgement", "a hate incident was reported, but whether it is a qualifying complaint needs checking")
+        elif any(r.hate_motivated for r in reports):
+            rule = RuleResult("hate_incident", "fail", "a hate incident was reported, but it is not a qualifying complaint (see the reasons given for each report)")
         else:
             rule = RuleResult("hate_incident", "fail", "no qualifying complaint is marked as a hate incident or hate crime")
         rule_results.append(rule)
@@ -195,7 +207,7 @@ def assess(
         outcome: Outcome = "pass" if len(people) >= n else "fail"
         rule_results.append(RuleResult(
             "separate_complainants", outcome,
-            f"{_plural(len(people), 'person')} separately reported this ASB within {rules.lookback_months} months; {n} needed",
+            f"{len(people)} {'person' if len(people) == 1 else 'people'} separately reported this ASB within {rules.lookback_months} months; {n} needed",
         ))
         routes.append(outcome)
 
