@@ -9,19 +9,21 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Callable
 
 from .adapters.mailer import Mailer
 from .adapters.repository import CaseRepository, Created, IdempotencyKey, NewCase
-from .adapters.tables import AuditEvent, CaseRecord, EqualitiesRecord
+from .adapters.tables import AuditEvent, CaseRecord, EqualitiesRecord, LetterRecord, PartnerRequestRecord
 from .clock import iso, london_date
-from .domain.case import calendar_for, plan_intake
+from .domain.case import IntakePlan, Status, calendar_for, plan_intake
+from .domain.partners import matter_key
 from .domain.policy import Policy
 from .domain.reference import new_reference
-from .domain.threshold import Report, assess
+from .domain.threshold import Assessment, Report, assess
 from .letters import LetterRenderer
-from .outbox import Person, compose_letters, deliver
+from .outbox import Person, compose_letters, deliver, working_email
+from .partner_returns import complainants_elsewhere, plan_requests_for, request_emails, request_records
 from .schemas import ApplicationIn, validate_application
 
 log = logging.getLogger(__name__)
@@ -62,6 +64,7 @@ class Intake:
     mailer: Mailer
     clock: Callable[[], datetime]
     make_reference: Callable[[], str] = new_reference
+    link_for: Callable[[Any], str] | None = None  # signs partner links when their emails are sent
 
     def submit(self, body: Any, *, idempotency_header: str | None, channel: str = "online",
                actor: str = ONLINE_ACTOR) -> Created:
@@ -74,8 +77,11 @@ class Intake:
         calendar = calendar_for(policy)
         plan = plan_intake(on_behalf=app.on_behalf, consent_given=app.victim_consent == "given",
                            received_on=today, policy=policy, calendar=calendar)
-        assessment = assess(reports_from(app), today, policy.threshold)
+        matter = matter_key(policy.id, app.matter_postcode)
+        others = complainants_elsewhere(self.repo, None, matter, today, policy)
+        assessment = assess(reports_from(app), today, policy.threshold, other_complainants=others)
         stored_application = app.model_dump(mode="json", exclude={"equalities"})
+        planned = plan_requests_for(stored_application, policy, today) if plan.status == Status.ACKNOWLEDGED else []
         victim = Person.from_contact(stored_application["victim"])
         applicant = Person.from_contact(stored_application["applicant"]) if app.on_behalf and app.applicant else victim
         deadlines = {name: {"due": due.isoformat(), "met_on": None} for name, due in plan.deadlines.items()}
@@ -84,7 +90,7 @@ class Intake:
             case = CaseRecord(
                 ref, area=policy.id, status=plan.status.value, basis=app.basis, channel=channel,
                 received_at=iso(now), received_on=today.isoformat(), application=stored_application,
-                pre_assessment=assessment.to_dict(), deadlines=deadlines,
+                pre_assessment=assessment.to_dict(), deadlines=deadlines, matter=matter,
             )
             audit = AuditEvent(ref, 1, at=iso(now), actor=actor, action=plan.step, from_status=None,
                                to_status=plan.status.value,
@@ -93,10 +99,14 @@ class Intake:
                 plans=plan.letters, policy=policy, renderer=self.renderer, ref=ref, now=now,
                 letter_date=today, people={"applicant": applicant, "victim": victim},
                 on_behalf=app.on_behalf, deadlines=plan.deadlines, assessment_meeting=plan.assessment_meeting)
+            requests = request_records(planned, ref=ref, policy=policy, now=now)
+            letters += request_emails(requests, ref=ref, policy=policy, renderer=self.renderer, now=now,
+                                      applied_on=today, first_id=len(letters) + 1)
+            letters.append(self._spoc_email(ref, policy, plan, assessment, requests, today, now, len(letters) + 1))
             equalities = None
             if app.equalities and any(app.equalities.model_dump().values()):
                 equalities = EqualitiesRecord(ref, area=policy.id, answers=app.equalities.model_dump(exclude_none=True))
-            return NewCase(case=case, audit=audit, letters=letters, equalities=equalities)
+            return NewCase(case=case, audit=audit, letters=letters, equalities=equalities, requests=requests)
 
         created = self.repo.create_case(build, self.make_reference, key, now)
         if created.replayed:
@@ -104,8 +114,20 @@ class Intake:
             return created
         log.info("application_received", extra={"ref": created.case.ref, "area": policy.id,
                                                  "status": created.case.status, "pre_assessment": assessment.result})
-        deliver(created.letters, policy=policy, mailer=self.mailer, repo=self.repo, now=self.clock())
+        deliver(created.letters, policy=policy, mailer=self.mailer, repo=self.repo, now=self.clock(),
+                link_for=self.link_for)
         return created
+
+    def _spoc_email(self, ref: str, policy: Policy, plan: IntakePlan, assessment: Assessment,
+                    requests: list[PartnerRequestRecord], today: date, now: datetime, letter_id: int) -> LetterRecord:
+        rendered = self.renderer.render_email("spoc_new_application", {
+            "ref": ref, "area": policy.area, "status": plan.status.value, "received_on": today,
+            "deadlines": dict(plan.deadlines), "assessment": assessment.to_dict(),
+            "requests": [{"name": r.partner_name, "email": r.email, "due_on": date.fromisoformat(r.due_on),
+                          "status": r.status} for r in requests],
+        })
+        return working_email(ref=ref, letter_id=f"{letter_id:02d}", policy=policy, step="new_application",
+                             role="spoc", to=policy.contacts.spoc_email, rendered=rendered, now=now)
 
 
 def receipt(created: Created) -> dict[str, Any]:
@@ -123,6 +145,7 @@ def receipt(created: Created) -> dict[str, Any]:
             {"to": letter.recipient_role, "channel": letter.channel, "status": letter.status,
              "subject": letter.subject}
             for letter in created.letters
+            if letter.recipient_role in ("applicant", "victim")  # not the partner and SPOC emails
         ],
     }
 

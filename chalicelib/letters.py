@@ -67,16 +67,31 @@ class LetterRenderer:
         return sorted(ids)
 
     def render(self, template_id: str, context: dict[str, Any]) -> RenderedLetter:
+        """A letter to an applicant or victim, by the id an area's policy names."""
         if not _ID_PATTERN.match(template_id):
             raise ValueError(f"bad letter template id {template_id!r}")
+        return self._render_pair(f"{LETTERS_FOLDER}/{template_id}", template_id, context)
+
+    def render_email(self, name: str, context: dict[str, Any]) -> RenderedLetter:
+        """A working email (to a partner or the SPOC) from templates/emails/<name>."""
+        if not re.fullmatch(r"[a-z0-9_]+", name):
+            raise ValueError(f"bad email template name {name!r}")
+        return self._render_pair(f"emails/{name}", f"emails/{name}", context)
+
+    def render_page(self, name: str, context: dict[str, Any]) -> str:
+        """An HTML page (the partner return form and its answers) from templates/pages/<name>.html.j2."""
+        if not re.fullmatch(r"[a-z0-9_]+", name):
+            raise ValueError(f"bad page template name {name!r}")
+        return self._env.get_template(f"pages/{name}.html.j2").render(context)
+
+    def _render_pair(self, path: str, template_id: str, context: dict[str, Any]) -> RenderedLetter:
         parts = {}
         subject = ""
         for kind in ("html", "txt"):
-            template = self._env.get_template(f"{LETTERS_FOLDER}/{template_id}.{kind}.j2")
-            module = template.make_module(context)
+            module = self._env.get_template(f"{path}.{kind}.j2").make_module(context)
             parts[kind] = str(module)
             subject = subject or str(getattr(module, "subject", ""))
         subject = " ".join(subject.split())
         if not subject:
-            raise ValueError(f"letter template {template_id!r} does not set a subject")
+            raise ValueError(f"template {template_id!r} does not set a subject")
         return RenderedLetter(template=template_id, subject=subject, html=parts["html"], text=parts["txt"])

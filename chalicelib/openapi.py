@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from .schemas import MAX_BODY_BYTES, ApplicationIn
+from .schemas import MAX_BODY_BYTES, ApplicationIn, PartnerReturnIn
 
 
 def example_application(today: date, area: str = "derbyshire") -> dict[str, Any]:
@@ -71,6 +71,80 @@ def example_on_behalf(today: date) -> dict[str, Any]:
     return example
 
 
+def example_return() -> dict[str, Any]:
+    return {
+        "responder_name": "PC Jo Lee", "responder_role": "Neighbourhood ASB officer",
+        "reports_held": "yes", "under_investigation": "no", "vulnerability_markers": "yes", "risk_assessments": "no",
+        "reports": [{
+            "reference": "DC-5001", "date_received": "2026-12-01", "incident_date": "2026-11-30",
+            "reporting_party": "The person affected", "perpetrator": "Occupant of the flat above",
+            "overview": "Loud music after midnight; third report this month.", "how_received": "phone",
+            "hate_motivated": False, "action_taken": "yes", "action_detail": "Officers visited and gave words of advice.",
+        }],
+        "additional_information": "A risk assessment is being arranged.",
+    }
+
+
+PARTNER_TOKEN = {
+    "name": "token", "in": "path", "required": True,
+    "description": "The secure link's token from the partner request email. Signed, bound to one request, "
+                   "expiring (the due date plus the area's grace period) and revocable.",
+    "schema": {"type": "string"},
+}
+
+
+def _partner_paths(problem: dict[str, Any]) -> dict[str, Any]:
+    html = {"text/html": {"schema": {"type": "string"}}}
+    refused = {
+        "404": {"description": "The link is not valid (tampered, unknown, or not the one issued for this request).",
+                "content": {**html, **problem}},
+        "409": {"description": "The SPOC has closed the assessment; returns can no longer be changed.",
+                "content": {**html, **problem}},
+        "410": {"description": "The link has expired or has been withdrawn.", "content": {**html, **problem}},
+    }
+    return {
+        "/partner/{token}": {
+            "get": {
+                "operationId": "partnerReturnForm", "summary": "The partner's return form (HTML, works without JavaScript)",
+                "description": "Shows only what the partner needs: the people and addresses, the period, the due "
+                               "date, the incidents the applicant says were reported to this partner, and the "
+                               "partner's own previous answers.",
+                "parameters": [PARTNER_TOKEN],
+                "responses": {"200": {"description": "The form", "content": html}, **refused},
+            },
+            "post": {
+                "operationId": "submitPartnerReturn", "summary": "Send or amend a partner return",
+                "description": "Accepts the HTML form (application/x-www-form-urlencoded; the button `action=add_report` "
+                               "shows one more report row and stores nothing) or JSON. Each accepted return is a new "
+                               "version; earlier versions are kept. The threshold assessment is recomputed from the "
+                               "application and every partner's latest return. The same answers twice store nothing.",
+                "parameters": [PARTNER_TOKEN],
+                "requestBody": {"required": True, "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/PartnerReturn"},
+                                         "example": example_return()},
+                    "application/x-www-form-urlencoded": {"schema": {"type": "object", "description":
+                        "The form's fields: responder_name, reports_held, ... and reports-<n>-<field> for each report row."}},
+                }},
+                "responses": {
+                    "201": {"description": "Stored as a new version (JSON: reference, request_id, version, submitted_at; "
+                                           "form: a confirmation page).",
+                            "content": {**html, "application/json": {"schema": {"type": "object", "properties": {
+                                "reference": {"type": "string"}, "request_id": {"type": "string"},
+                                "version": {"type": "integer"}, "submitted_at": {"type": "string"}}}}}},
+                    "200": {"description": "Unchanged from the last version (nothing stored), or the form with one more report row.",
+                            "content": html},
+                    "400": {"description": "The body cannot be read.", "content": problem},
+                    "422": {"description": "Every problem with the answers: JSON problem, or the form again with the "
+                                           "errors and everything typed.", "content": {**html, **problem}},
+                    **refused,
+                },
+            },
+        },
+        "/assets/partner.css": {"get": {"operationId": "partnerStylesheet", "summary": "The partner pages' stylesheet",
+                                        "responses": {"200": {"description": "CSS", "content": {"text/css": {"schema": {"type": "string"}}}}}}},
+    }
+
+
 def _field_error_schema() -> dict[str, Any]:
     return {
         "type": "object",
@@ -98,6 +172,9 @@ def build_spec(today: date, server_url: str | None = None) -> dict[str, Any]:
     schema = ApplicationIn.model_json_schema(ref_template="#/components/schemas/{model}")
     components = schema.pop("$defs", {})
     components["Application"] = schema
+    partner = PartnerReturnIn.model_json_schema(ref_template="#/components/schemas/{model}")
+    components.update(partner.pop("$defs", {}))
+    components["PartnerReturn"] = partner
     components["Problem"] = _field_error_schema()
     components["Receipt"] = {
         "type": "object",
@@ -165,6 +242,7 @@ def build_spec(today: date, server_url: str | None = None) -> dict[str, Any]:
                     },
                 }
             },
+            **_partner_paths(problem),
             "/openapi.json": {
                 "get": {"operationId": "getOpenApi", "summary": "This document",
                         "responses": {"200": {"description": "OpenAPI 3.1 document",

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from .adapters.mailer import MailError, Mailer
 from .adapters.repository import CaseRepository
@@ -15,7 +15,7 @@ from .adapters.tables import LetterRecord
 from .clock import iso
 from .domain.case import LetterPlan
 from .domain.policy import Policy
-from .letters import LetterRenderer
+from .letters import LetterRenderer, RenderedLetter
 
 log = logging.getLogger(__name__)
 
@@ -105,8 +105,25 @@ def compose_letters(*, plans: Iterable[LetterPlan], policy: Policy, renderer: Le
     return records
 
 
+LINK_PLACEHOLDER = "https://partner-link.invalid/replaced-when-sent"
+
+LinkFor = Callable[[LetterRecord], str]
+
+
+def working_email(*, ref: str, letter_id: str, policy: Policy, step: str, role: str, to: str,
+                  rendered: RenderedLetter, now: datetime, link_request_id: str | None = None) -> LetterRecord:
+    """An email to a partner or the SPOC, stored in the outbox like a letter and sent the same way."""
+    created = iso(now)
+    return LetterRecord(
+        ref, letter_id, area=policy.id, step=step, template=rendered.template, recipient_role=role,
+        channel="email", to_email=to, subject=rendered.subject, html=rendered.html, text=rendered.text,
+        status="pending", attempts=0, created_at=created, retry_area=policy.id, retry_at=created,
+        link_request_id=link_request_id,
+    )
+
+
 def deliver(letters: Iterable[LetterRecord], *, policy: Policy, mailer: Mailer, repo: CaseRepository,
-            now: datetime) -> None:
+            now: datetime, link_for: LinkFor | None = None) -> None:
     """Send pending email letters once each. Failures are recorded for retry, never raised."""
     for letter in letters:
         if letter.status != "pending" or letter.channel != "email" or not letter.to_email:
@@ -114,9 +131,15 @@ def deliver(letters: Iterable[LetterRecord], *, policy: Policy, mailer: Mailer, 
         if not repo.claim(letter, iso(now + SEND_LEASE)):
             continue  # another worker has it
         try:
+            html, text = letter.html, letter.text
+            if letter.link_request_id:
+                if link_for is None:
+                    raise MailError("NoLinkSigner")
+                url = link_for(letter)
+                html, text = html.replace(LINK_PLACEHOLDER, url), text.replace(LINK_PLACEHOLDER, url)
             provider_id = mailer.send(sender=policy.contacts.sender_email, to=letter.to_email,
                                       reply_to=policy.contacts.spoc_email, subject=letter.subject,
-                                      html=letter.html, text=letter.text)
+                                      html=html, text=text)
         except MailError as exc:
             retry_at = iso(now + retry_delay((letter.attempts or 0) + 1))
             repo.mark_failed(letter, str(exc), retry_at)

@@ -112,7 +112,13 @@ def _optional_text(max_length: int) -> Any:
     return Annotated[str | None, Field(default=None, max_length=max_length), BeforeValidator(_blank_to_none)]
 
 
+def _optional_past_date(value: Any, info: ValidationInfo) -> date | None:
+    value = _blank_to_none(value)
+    return None if value is None else _parse_date(value, info)
+
+
 PastDate = Annotated[date, BeforeValidator(_parse_date)]
+OptionalPastDate = Annotated[date | None, BeforeValidator(_optional_past_date)]
 Phone = Annotated[str | None, BeforeValidator(_blank_to_none), AfterValidator(lambda v: v and _uk_phone(v))]
 Postcode = Annotated[str, AfterValidator(_uk_postcode)]
 Email = Annotated[str | None, Field(default=None, max_length=254), BeforeValidator(_blank_to_none),
@@ -177,12 +183,21 @@ class Equalities(_Model):
     ethnicity: _optional_text(SHORT)
 
 
+class AsbLocation(_Model):
+    """Where the behaviour happens, when it is not at the victim's address. Links applications
+    about the same place for the several-complainants rule."""
+
+    description: _optional_text(SHORT)
+    postcode: Annotated[str | None, BeforeValidator(_blank_to_none), AfterValidator(lambda v: v and _uk_postcode(v))] = None
+
+
 class ApplicationIn(_Model):
     area: _text(SHORT)
     basis: Literal["victim", "on_behalf"]
     applicant: Applicant | None = None
     victim: Victim
     summary: _text(MEDIUM)
+    asb_location: AsbLocation | None = None
     incidents: Annotated[list[Incident], Field(min_length=1, max_length=MAX_INCIDENTS)]
     impact: _optional_text(LONG)
     action_taken: _optional_text(LONG)
@@ -198,6 +213,12 @@ class ApplicationIn(_Model):
     @property
     def on_behalf(self) -> bool:
         return self.basis == "on_behalf"
+
+    @property
+    def matter_postcode(self) -> str:
+        if self.asb_location and self.asb_location.postcode:
+            return self.asb_location.postcode
+        return self.victim.address.postcode
 
     @property
     def correspondent(self) -> Contact:
@@ -365,29 +386,111 @@ def _quiet_date(value: Any) -> date | None:
         return None
 
 
-class ApplicationInvalid(Exception):
+class InvalidInput(Exception):
     def __init__(self, errors: list[dict[str, str]]):
         self.errors = errors
-        super().__init__(f"{len(errors)} problem(s) with the application")
+        super().__init__(f"{len(errors)} problem(s)")
+
+
+class ApplicationInvalid(InvalidInput):
+    pass
+
+
+class ReturnInvalid(InvalidInput):
+    pass
+
+
+def _validate(model: type[BaseModel], data: Any, today: date, cross: list[tuple[str, str]],
+              error: type[InvalidInput]) -> Any:
+    """The model's own checks plus the cross-field ones, every problem at once, no duplicates."""
+    if not isinstance(data, dict):
+        raise error([{"field": "body", "message": "Send the answers as a JSON object"}])
+    problems: list[tuple[str, str]] = []
+    result = None
+    try:
+        result = model.model_validate(data, context={"today": today})
+    except ValidationError as exc:
+        problems.extend((_path(e["loc"]), _message(e)) for e in exc.errors())
+    problems.extend(cross)
+    errors = [{"field": f, "message": m} for f, m in dict.fromkeys(problems)]
+    if errors or result is None:
+        raise error(errors)
+    return result
 
 
 def validate_application(data: Any, *, today: date, areas: set[str]) -> ApplicationIn:
     """Return the valid application, or raise ApplicationInvalid listing every problem."""
     if not isinstance(data, dict):
         raise ApplicationInvalid([{"field": "body", "message": "Send the application as a JSON object"}])
+    return _validate(ApplicationIn, data, today, _cross_field_problems(data, today, areas), ApplicationInvalid)
+
+
+# ---------------------------------------------------------------- a partner agency's return
+
+YesNo = Annotated[Literal["yes", "no"], BeforeValidator(lambda v: {True: "yes", False: "no"}.get(v, v) if isinstance(v, bool) else v)]
+
+
+class PartnerReport(_Model):
+    """One ASB report the agency holds (Derbyshire appendix E, Hart partner agency response)."""
+
+    reference: _optional_text(50)
+    date_received: PastDate
+    incident_date: OptionalPastDate = None
+    reporting_party: _text(SHORT)
+    perpetrator: _optional_text(200)
+    overview: _text(MEDIUM)
+    how_received: Annotated[Literal["writing", "email", "phone", "in_person", "online", "officer_on_site"] | None,
+                            BeforeValidator(_blank_to_none)] = None
+    hate_motivated: bool = False
+    action_taken: YesNo
+    action_detail: _text(MEDIUM)
+
+
+class PartnerReturnIn(_Model):
+    responder_name: _text(SHORT)
+    responder_role: _optional_text(SHORT)
+    reports_held: YesNo
+    under_investigation: YesNo
+    vulnerability_markers: YesNo
+    risk_assessments: YesNo
+    reports: Annotated[list[PartnerReport], Field(max_length=MAX_INCIDENTS)] = []
+    additional_information: _optional_text(LONG)
+
+
+_MISSING.update({
+    "responder_name": "Enter your name",
+    "reports_held": "Say whether you hold ASB reports or complaints from the named people",
+    "under_investigation": "Say whether any ASB complaints are being investigated",
+    "vulnerability_markers": "Say whether you hold vulnerability markers or flags",
+    "risk_assessments": "Say whether you hold completed risk assessments",
+    "reports.*.date_received": "Enter the date the report was received",
+    "reports.*.reporting_party": "Enter who made the report",
+    "reports.*.overview": "Describe the report briefly",
+    "reports.*.action_taken": "Say whether any action was taken",
+    "reports.*.action_detail": "Describe the action taken, or why none was taken",
+})
+_LABELS.update({
+    "date_received": "The date the report was received",
+    "incident_date": "The date of the incident",
+    "action_taken": "Whether action was taken",
+    "how_received": "How the report was received",
+})
+
+
+def _return_problems(data: dict[str, Any]) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
-    model = None
-    try:
-        model = ApplicationIn.model_validate(data, context={"today": today})
-    except ValidationError as exc:
-        problems.extend((_path(e["loc"]), _message(e)) for e in exc.errors())
-    problems.extend(_cross_field_problems(data, today, areas))
-    seen: set[tuple[str, str]] = set()
-    errors = []
-    for field, message in problems:
-        if (field, message) not in seen:
-            seen.add((field, message))
-            errors.append({"field": field, "message": message})
-    if errors or model is None:
-        raise ApplicationInvalid(errors)
-    return model
+    reports = data.get("reports") if isinstance(data.get("reports"), list) else []
+    if data.get("reports_held") in ("yes", True) and not reports:
+        problems.append(("reports", "You said you hold reports: give at least one"))
+    for i, report in enumerate(reports):
+        if not isinstance(report, dict):
+            continue
+        received, happened = _quiet_date(report.get("date_received")), _quiet_date(report.get("incident_date"))
+        if received and happened and received < happened:
+            problems.append((f"reports[{i}].date_received", "The date received must be on or after the date of the incident"))
+    return problems
+
+
+def validate_return(data: Any, *, today: date) -> PartnerReturnIn:
+    problems = _return_problems(data) if isinstance(data, dict) else []
+    return _validate(PartnerReturnIn, data, today, problems, ReturnInvalid)

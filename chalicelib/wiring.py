@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+import os
+
 from .adapters.mailer import SesMailer
 from .adapters.repository import CaseRepository
+from .adapters.secrets import get_secret, link_secret_name
 from .clock import utc_now
 from .domain.policy import Policy, load_policies
 from .intake import Intake
 from .letters import LetterRenderer
+from .partner_links import LinkSigner
+from .partner_returns import Links, PartnerReturns, link_for_letter
 from .resources import policies_dir
 
 
@@ -24,11 +29,34 @@ def policies() -> dict[str, Policy]:
     return load_policies(policies_dir(), renderer().template_ids())
 
 
+def _signer() -> LinkSigner:
+    # The secret is cached for a few minutes inside get_secret, so a rotation is picked up.
+    return LinkSigner(get_secret(link_secret_name()))
+
+
+@lru_cache(maxsize=1)
+def links() -> Links:
+    """Partner links point at the public API (set per stage; chalice local locally)."""
+    return Links(signer_factory=_signer, base_url=os.environ.get("PUBLIC_API_URL", "http://127.0.0.1:8000"))
+
+
+@lru_cache(maxsize=1)
+def repository() -> CaseRepository:
+    return CaseRepository()
+
+
 @lru_cache(maxsize=1)
 def intake() -> Intake:
-    return Intake(policies=policies(), renderer=renderer(), repo=CaseRepository(), mailer=SesMailer(), clock=utc_now)
+    return Intake(policies=policies(), renderer=renderer(), repo=repository(), mailer=SesMailer(), clock=utc_now,
+                  link_for=link_for_letter(links(), repository()))
+
+
+@lru_cache(maxsize=1)
+def partner_returns() -> PartnerReturns:
+    return PartnerReturns(policies=policies(), renderer=renderer(), repo=repository(), mailer=SesMailer(),
+                          links=links(), clock=utc_now)
 
 
 def reset() -> None:
-    for cached in (renderer, policies, intake):
+    for cached in (renderer, policies, links, repository, intake, partner_returns):
         cached.cache_clear()

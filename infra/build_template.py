@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from chalicelib.adapters.tables import ALL_TABLES
+from chalicelib.adapters.tables import ALL_TABLES, table_suffix
 
 OUT = Path(__file__).resolve().parent / "resources.json"
 # The Lambda functions chalice generates; each gets the table prefix.
@@ -19,8 +19,7 @@ FUNCTIONS = ("APIHandler",)
 
 
 def _logical_id(model: Any) -> str:
-    suffix = model.Meta.table_name.rsplit("-", 1)[-1]
-    return f"{suffix.capitalize()}Table"
+    return "".join(part.capitalize() for part in table_suffix(model).split("-")) + "Table"
 
 
 def _keys(key_schema: list[dict[str, str]]) -> list[dict[str, str]]:
@@ -29,7 +28,7 @@ def _keys(key_schema: list[dict[str, str]]) -> list[dict[str, str]]:
 
 def table_resource(model: Any) -> dict[str, Any]:
     schema = model._get_schema()  # noqa: SLF001 - PynamoDB's own description of the table
-    suffix = model.Meta.table_name.rsplit("-", 1)[-1]
+    suffix = table_suffix(model)
     props: dict[str, Any] = {
         "TableName": {"Fn::Sub": f"${{AWS::StackName}}-{suffix}"},
         "BillingMode": "PAY_PER_REQUEST",
@@ -53,8 +52,13 @@ def table_resource(model: Any) -> dict[str, Any]:
 
 def build() -> dict[str, Any]:
     resources: dict[str, Any] = {_logical_id(m): table_resource(m) for m in ALL_TABLES}
+    variables = {
+        "TABLE_PREFIX": {"Ref": "AWS::StackName"},
+        # Partner links point at this stage of the API (chalice names the API RestAPI, the stage "api").
+        "PUBLIC_API_URL": {"Fn::Sub": "https://${RestAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}/api"},
+    }
     for function in FUNCTIONS:
-        resources[function] = {"Properties": {"Environment": {"Variables": {"TABLE_PREFIX": {"Ref": "AWS::StackName"}}}}}
+        resources[function] = {"Properties": {"Environment": {"Variables": variables}}}
     return {"Resources": resources}
 
 

@@ -42,6 +42,7 @@ AWS_ENV = {
     "AWS_DEFAULT_REGION": REGION,
     "AWS_REGION": REGION,
     "TABLE_PREFIX": PREFIX,
+    "PUBLIC_API_URL": f"http://{HOST}:{API_PORT}",  # partner links in emails point at chalice local
 }
 os.environ.update(AWS_ENV)  # before chalicelib is imported: models read these at definition
 sys.path.insert(0, str(REPO))

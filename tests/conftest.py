@@ -18,6 +18,7 @@ os.environ.update({
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
     "TABLE_PREFIX": "ct-test",
+    "PUBLIC_API_URL": "https://ct.example.test/api",
 })
 # mock_aws ignores clients pointed at a custom endpoint: make sure none is.
 for name in [k for k in os.environ if k.startswith("AWS_ENDPOINT_URL")]:

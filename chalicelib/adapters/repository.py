@@ -11,7 +11,15 @@ from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
-from .tables import AuditEvent, CaseRecord, EqualitiesRecord, IdempotencyRecord, LetterRecord
+from .tables import (
+    AuditEvent,
+    CaseRecord,
+    EqualitiesRecord,
+    IdempotencyRecord,
+    LetterRecord,
+    PartnerRequestRecord,
+    PartnerReturnRecord,
+)
 
 IDEMPOTENCY_TTL = timedelta(days=7)
 MAX_REFERENCE_ATTEMPTS = 5
@@ -25,6 +33,7 @@ class NewCase:
     audit: AuditEvent
     letters: list[LetterRecord]
     equalities: EqualitiesRecord | None = None
+    requests: list[PartnerRequestRecord] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -77,6 +86,8 @@ class CaseRepository:
                     tx.save(new.audit, condition=AuditEvent.ref.does_not_exist())
                     for letter in new.letters:
                         tx.save(letter, condition=LetterRecord.ref.does_not_exist())
+                    for request in new.requests:
+                        tx.save(request, condition=PartnerRequestRecord.ref.does_not_exist())
                     if new.equalities is not None:
                         tx.save(new.equalities, condition=EqualitiesRecord.ref.does_not_exist())
                     if idempotency:
@@ -113,8 +124,74 @@ class CaseRepository:
         case = CaseRecord.get(record.ref, consistent_read=True)
         return Created(case=case, letters=self.letters(record.ref), replayed=True)
 
+    def get_case(self, ref: str) -> CaseRecord | None:
+        try:
+            return CaseRecord.get(ref, consistent_read=True)
+        except DoesNotExist:
+            return None
+
     def letters(self, ref: str) -> list[LetterRecord]:
         return list(LetterRecord.query(ref, consistent_read=True))
+
+    # ---------------------------------------------------------------- partner requests and returns
+
+    def get_request(self, ref: str, request_id: str) -> PartnerRequestRecord | None:
+        try:
+            return PartnerRequestRecord.get(ref, request_id, consistent_read=True)
+        except DoesNotExist:
+            return None
+
+    def requests(self, ref: str) -> list[PartnerRequestRecord]:
+        return list(PartnerRequestRecord.query(ref, consistent_read=True))
+
+    def latest_returns(self, ref: str) -> dict[str, PartnerReturnRecord]:
+        """The newest version of each partner's return (versions sort by their zero-padded key)."""
+        latest: dict[str, PartnerReturnRecord] = {}
+        for record in PartnerReturnRecord.query(ref, consistent_read=True):
+            latest[record.request_id] = record
+        return latest
+
+    def return_versions(self, ref: str, request_id: str) -> list[PartnerReturnRecord]:
+        return list(PartnerReturnRecord.query(ref, PartnerReturnRecord.request_version.startswith(f"{request_id}#"),
+                                              consistent_read=True))
+
+    def record_token_hash(self, request: PartnerRequestRecord, token_hash: str) -> None:
+        """Store the hash of the link being sent. The token is deterministic, so a resend stores the
+        same hash; a different one means the nonce changed (revoked) and the update is refused."""
+        request.update(
+            actions=[PartnerRequestRecord.token_hash.set(token_hash)],
+            condition=PartnerRequestRecord.token_hash.does_not_exist() | (PartnerRequestRecord.token_hash == token_hash),
+            add_version_condition=False,
+        )
+
+    def revoke_link(self, request: PartnerRequestRecord) -> None:
+        request.update(actions=[PartnerRequestRecord.status.set("revoked")])
+
+    def store_return(self, *, case: CaseRecord, request: PartnerRequestRecord, record: PartnerReturnRecord,
+                     audit: AuditEvent, letters: list[LetterRecord]) -> None:
+        """One transaction: the new version, the request's state, the case's assessment (optimistic
+        lock on both), the audit event and any notification. Raises TransactWriteError on a race."""
+        with TransactWrite(connection=self._connection()) as tx:
+            tx.save(record, condition=PartnerReturnRecord.ref.does_not_exist())
+            tx.save(request)  # version-checked: a concurrent amendment of the same return loses
+            tx.save(case)  # version-checked: a concurrent return from another partner loses
+            tx.save(audit, condition=AuditEvent.ref.does_not_exist())
+            for letter in letters:
+                tx.save(letter, condition=LetterRecord.ref.does_not_exist())
+
+    def other_complainants(self, matter: str, ref: str | None, since: str) -> list[str]:
+        """People who reported in other applications about the same matter since a date."""
+        people: list[str] = []
+        for key in CaseRecord.by_matter.query(matter, CaseRecord.received_on >= since):
+            if key.ref == ref:
+                continue
+            other = self.get_case(key.ref)
+            if other is None:
+                continue
+            application = other.application or {}
+            people.append(application.get("victim", {}).get("name", ""))
+            people.extend(i.get("reported_by", "") for i in application.get("incidents", []))
+        return [p for p in people if p]
 
     # ---------------------------------------------------------------- letter delivery
 

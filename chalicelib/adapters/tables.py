@@ -11,6 +11,7 @@ import os
 from typing import Type
 
 from pynamodb.attributes import (
+    BooleanAttribute,
     JSONAttribute,
     NumberAttribute,
     TTLAttribute,
@@ -33,6 +34,18 @@ class _Meta:
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
 
 
+class MatterIndex(GlobalSecondaryIndex):
+    """Applications about the same matter (area + postcode of where the ASB happens), so the
+    several-complainants rule can count people across applications. Keys only: it finds refs."""
+
+    class Meta:
+        index_name = "matter"
+        projection = KeysOnlyProjection()
+
+    matter = UnicodeAttribute(hash_key=True)
+    received_on = UnicodeAttribute(range_key=True)
+
+
 class CaseRecord(Model):
     """One Community Trigger case: the application, its state, deadlines and pre-assessment."""
 
@@ -49,7 +62,11 @@ class CaseRecord(Model):
     application = JSONAttribute()
     pre_assessment = JSONAttribute()
     deadlines = JSONAttribute()  # name -> {"due": date, "met_on": date | None}
+    matter = UnicodeAttribute()  # hashed: see chalicelib.domain.partners.matter_key
+    assessment_closed = BooleanAttribute(default=False)  # set by the SPOC's threshold decision
+    returns_complete_notified = BooleanAttribute(default=False)
     version = VersionAttribute()
+    by_matter = MatterIndex()
 
 
 class AuditEvent(Model):
@@ -101,7 +118,7 @@ class LetterRecord(Model):
     area = UnicodeAttribute()
     step = UnicodeAttribute()  # the policy's letter step, e.g. "acknowledgement"
     template = UnicodeAttribute()
-    recipient_role = UnicodeAttribute()  # applicant | victim
+    recipient_role = UnicodeAttribute()  # applicant | victim | partner | spoc
     channel = UnicodeAttribute()  # email | post
     to_email = UnicodeAttribute(null=True)
     subject = UnicodeAttribute()
@@ -116,6 +133,9 @@ class LetterRecord(Model):
     print_area = UnicodeAttribute(null=True)
     retry_area = UnicodeAttribute(null=True)
     retry_at = UnicodeAttribute(null=True)
+    # A partner request email: its body holds LINK_PLACEHOLDER, replaced by the signed link only
+    # when it is sent, so no usable token is ever stored.
+    link_request_id = UnicodeAttribute(null=True)
     print_queue = PrintQueueIndex()
     retry_due = RetryDueIndex()
 
@@ -144,7 +164,53 @@ class EqualitiesRecord(Model):
     answers = JSONAttribute()
 
 
-ALL_TABLES: tuple[Type[Model], ...] = (CaseRecord, AuditEvent, LetterRecord, IdempotencyRecord, EqualitiesRecord)
+class PartnerRequestRecord(Model):
+    """An information request to one partner agency. The link's token is never stored: only its
+    SHA-256 (to check a presented token) and the nonce it was signed with (to send it again)."""
+
+    class Meta(_Meta):
+        table_name = _table_name("partner-requests")
+
+    ref = UnicodeAttribute(hash_key=True)
+    request_id = UnicodeAttribute(range_key=True)  # P01, P02, ...
+    area = UnicodeAttribute()
+    partner_name = UnicodeAttribute()
+    partner_kind = UnicodeAttribute()
+    email = UnicodeAttribute(null=True)  # None: named in the application but the area has no address for it
+    named_in_application = BooleanAttribute(default=False)
+    status = UnicodeAttribute()  # requested | no_address | returned | revoked
+    due_on = UnicodeAttribute()
+    expires_on = UnicodeAttribute()
+    token_hash = UnicodeAttribute(null=True)
+    nonce = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    returned_at = UnicodeAttribute(null=True)
+    latest_version = NumberAttribute(default=0)
+    version = VersionAttribute()
+
+
+class PartnerReturnRecord(Model):
+    """Every version of every partner's return is kept; the latest counts."""
+
+    class Meta(_Meta):
+        table_name = _table_name("partner-returns")
+
+    ref = UnicodeAttribute(hash_key=True)
+    request_version = UnicodeAttribute(range_key=True)  # "P01#0002"
+    request_id = UnicodeAttribute()
+    version = NumberAttribute()
+    partner_name = UnicodeAttribute()
+    submitted_at = UnicodeAttribute()
+    answers = JSONAttribute()
+
+
+ALL_TABLES: tuple[Type[Model], ...] = (CaseRecord, AuditEvent, LetterRecord, IdempotencyRecord, EqualitiesRecord,
+                                       PartnerRequestRecord, PartnerReturnRecord)
+
+
+def table_suffix(model: Type[Model]) -> str:
+    """The part of a table's name after the prefix, e.g. "partner-requests"."""
+    return model.Meta.table_name.removeprefix(os.environ.get("TABLE_PREFIX", DEFAULT_PREFIX) + "-")
 
 
 def reset_connections() -> None:

@@ -201,6 +201,8 @@ class PartnerBody(_Strict):
     name: Text
     kind: Literal["police", "council", "housing", "health", "youth_offending", "other"]
     email: EmailStr
+    # Other names applicants use for this body ("Hampshire police", "101"), to recognise it in incidents.
+    aliases: tuple[Text, ...] = ()
 
 
 class Policy(_Strict):

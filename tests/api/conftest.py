@@ -8,17 +8,27 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
 
+LINK_SECRET = "test-secret-for-partner-links-0123456789abcdef"
+
+
 @pytest.fixture
 def aws() -> Iterator[None]:
+    import boto3
+
     from chalicelib import wiring
+    from chalicelib.adapters import secrets
     from chalicelib.adapters.tables import ALL_TABLES, reset_connections
 
     with mock_aws():
         reset_connections()
+        secrets.clear_cache()
         for model in ALL_TABLES:
             model.create_table(wait=True)
+        boto3.client("ssm", region_name="eu-west-2").put_parameter(
+            Name=secrets.link_secret_name(), Value=LINK_SECRET, Type="SecureString")
         yield
         reset_connections()
+        secrets.clear_cache()
         wiring.reset()
 
 
@@ -34,20 +44,32 @@ def verified_senders(aws) -> None:
 
 
 @pytest.fixture
-def intake(aws, clock):
-    """The real use case with a fixed clock, installed where the app looks for it."""
+def wired(aws, clock, monkeypatch):
+    """The app's real wiring, reading time from the test's clock."""
     from chalicelib import wiring
-    from chalicelib.adapters.mailer import SesMailer
-    from chalicelib.adapters.repository import CaseRepository
-    from chalicelib.intake import Intake
 
-    service = Intake(policies=wiring.policies(), renderer=wiring.renderer(), repo=CaseRepository(),
-                     mailer=SesMailer(), clock=clock)
-    wiring.intake.cache_clear()
-    original = wiring.intake
-    wiring.intake = lambda: service  # type: ignore[assignment]
-    yield service
-    wiring.intake = original  # type: ignore[assignment]
+    wiring.reset()
+    monkeypatch.setattr(wiring, "utc_now", clock)
+    yield wiring
+    wiring.reset()
+
+
+@pytest.fixture
+def signer():
+    """Signs links with the same secret the app reads from the parameter store."""
+    from chalicelib.partner_links import LinkSigner
+
+    return LinkSigner(LINK_SECRET.encode())
+
+
+@pytest.fixture
+def intake(wired):
+    return wired.intake()
+
+
+@pytest.fixture
+def partners(wired):
+    return wired.partner_returns()
 
 
 @pytest.fixture
@@ -64,7 +86,8 @@ def client(intake, verified_senders):
 def outbox(aws):
     """What SES was asked to send, as moto recorded it."""
 
-    def messages() -> list:
-        return list(ses_backends[DEFAULT_ACCOUNT_ID]["eu-west-2"].sent_messages)
+    def messages(to: str | None = None) -> list:
+        sent = list(ses_backends[DEFAULT_ACCOUNT_ID]["eu-west-2"].sent_messages)
+        return [m for m in sent if to is None or to in m.destinations.get("ToAddresses", [])]
 
     return messages

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from chalicelib.adapters.tables import ALL_TABLES
+from chalicelib.adapters.tables import ALL_TABLES, table_suffix
 from infra import build_template
 
 REPO = Path(__file__).resolve().parents[2]
@@ -19,7 +19,7 @@ def test_iam_policy_names_every_table_and_nothing_else():
     policy = json.loads((REPO / ".chalice" / "policy-dev.json").read_text())
     arns = json.dumps(policy)
     for model in ALL_TABLES:
-        suffix = model.Meta.table_name.rsplit("-", 1)[-1]
+        suffix = table_suffix(model)
         assert f"table/${{AWS::StackName}}-{suffix}" in arns
     assert "table/*" not in arns and '"*"' not in arns
 

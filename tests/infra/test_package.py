@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.adapters.tables import ALL_TABLES
+from chalicelib.adapters.tables import ALL_TABLES, table_suffix
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
@@ -78,7 +78,7 @@ def test_template_has_every_table_with_its_indexes_and_the_least_privilege_role(
     resources = template["Resources"]
     tables = {r["Properties"]["TableName"]["Fn::Sub"]: r for r in resources.values() if r["Type"] == "AWS::DynamoDB::Table"}
     for model in ALL_TABLES:
-        suffix = model.Meta.table_name.rsplit("-", 1)[-1]
+        suffix = table_suffix(model)
         table = tables[f"${{AWS::StackName}}-{suffix}"]
         indexes = {i["IndexName"] for i in table["Properties"].get("GlobalSecondaryIndexes", [])}
         assert indexes == {i.Meta.index_name for i in model._indexes.values()}
