@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,26 @@ def long_date(value: date | None) -> str:
     return f"{value:%A} {value.day} {value:%B %Y}"
 
 
+def london_time(value: str | date | None) -> str:
+    """An ISO date ("2026-12-03") or UTC instant ("2026-12-03T14:05:00.000Z") as people in the UK
+    read it: "Thursday 3 December 2026", or "... at 2:05pm" in London time (GMT or BST)."""
+    if not value:
+        return ""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return long_date(value)
+    text = str(value)
+    from .clock import LONDON
+
+    try:
+        if len(text) == 10:
+            return long_date(date.fromisoformat(text))
+        instant = datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(LONDON)
+    except ValueError:
+        return text  # not a date: shown as given rather than guessed at
+    hour = instant.hour % 12 or 12
+    return f"{long_date(instant.date())} at {hour}:{instant:%M}{'am' if instant.hour < 12 else 'pm'}"
+
+
 class LetterRenderer:
     def __init__(self, root: Path | None = None) -> None:
         self.root = root or templates_dir()
@@ -53,6 +73,7 @@ class LetterRenderer:
             keep_trailing_newline=True,
         )
         env.filters["long_date"] = long_date
+        env.filters["london_time"] = london_time
         return env
 
     def template_ids(self) -> list[str]:

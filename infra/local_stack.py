@@ -140,10 +140,61 @@ def print_queue(areas: list[str]) -> list[dict[str, Any]]:
     return out
 
 
+def case_view(ref: str) -> dict[str, Any] | None:
+    """Everything stored for one case, for a developer (the staff API comes with authentication)."""
+    from chalicelib.adapters.tables import AuditEvent, CaseRecord, LetterRecord, PartnerRequestRecord, PartnerReturnRecord
+
+    try:
+        case = CaseRecord.get(ref)
+    except CaseRecord.DoesNotExist:
+        return None
+    return {
+        "ref": case.ref, "area": case.area, "status": case.status, "received_on": case.received_on,
+        "deadlines": case.deadlines, "assessment": case.pre_assessment,
+        "partner_requests": [{"id": r.request_id, "partner": r.partner_name, "status": r.status, "due_on": r.due_on,
+                              "expires_on": r.expires_on, "latest_version": r.latest_version}
+                             for r in PartnerRequestRecord.query(ref)],
+        "partner_returns": [{"request": r.request_id, "version": r.version, "submitted_at": r.submitted_at}
+                            for r in PartnerReturnRecord.query(ref)],
+        "letters": [{"id": l.letter_id, "to": l.recipient_role, "step": l.step, "channel": l.channel, "status": l.status}
+                    for l in LetterRecord.query(ref)],
+        "timeline": [{"at": e.at, "actor": e.actor, "action": e.action, "from": e.from_status, "to": e.to_status,
+                      "detail": e.detail} for e in AuditEvent.query(ref)],
+    }
+
+
+def case_html(view: dict[str, Any]) -> str:
+    a = view["assessment"] or {}
+    rules = "".join(f"<tr><td>{html.escape(r['rule'])}</td><td>{html.escape(r['outcome'])}</td><td>{html.escape(r['reason'])}</td></tr>"
+                    for r in a.get("rules", []))
+
+    def table(rows: list[dict[str, Any]]) -> str:
+        if not rows:
+            return "<p>None.</p>"
+        head = "".join(f"<th>{html.escape(k)}</th>" for k in rows[0])
+        body = "".join("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row.values()) + "</tr>" for row in rows)
+        return f"<table><tr>{head}</tr>{body}</table>"
+
+    return (f"<p><a href=\"/\">Outbox</a> · <a href=\"/cases/{html.escape(view['ref'])}.json\">JSON</a></p>"
+            f"<h1>Case {html.escape(view['ref'])}</h1><p>{html.escape(view['area'])} · {html.escape(view['status'])} · "
+            f"received {html.escape(view['received_on'])}</p>"
+            f"<h2>Threshold assessment: {html.escape(str(a.get('result')))}</h2><table><tr><th>Rule</th><th>Outcome</th>"
+            f"<th>Reason</th></tr>{rules}</table>"
+            f"<h2>Partner requests</h2>{table(view['partner_requests'])}<h2>Partner returns</h2>{table(view['partner_returns'])}"
+            f"<h2>Letters and emails</h2>{table(view['letters'])}<h2>Timeline</h2>{table(view['timeline'])}")
+
+
 PAGE = """<!doctype html><html lang="en-GB"><head><meta charset="utf-8"><title>{title}</title>
 <style>body{{font-family:Arial,sans-serif;margin:2rem;max-width:70rem}}table{{border-collapse:collapse;width:100%}}
 td,th{{border-bottom:1px solid #ccc;padding:.4rem;text-align:left;vertical-align:top}}iframe{{width:100%;height:80vh;border:1px solid #ccc}}</style>
 </head><body>{body}</body></html>"""
+
+
+def case_link(subject: str) -> str:
+    import re
+
+    found = re.search(r"CT-[A-Z0-9]{4}-[A-Z0-9]{4}", subject)
+    return f"<a href=\"/cases/{found.group(0)}\">{found.group(0)}</a>" if found else ""
 
 
 class OutboxHandler(BaseHTTPRequestHandler):
@@ -170,7 +221,7 @@ class OutboxHandler(BaseHTTPRequestHandler):
         if path == "/":
             rows = "".join(
                 f"<tr><td>{m['n']}</td><td>{html.escape(', '.join(m['to']))}</td><td>{html.escape(m['from'])}</td>"
-                f"<td><a href=\"/messages/{m['n']}\">{html.escape(m['subject'])}</a></td></tr>"
+                f"<td><a href=\"/messages/{m['n']}\">{html.escape(m['subject'])}</a></td><td>{case_link(m['subject'])}</td></tr>"
                 for m in reversed(sent_messages()))
             queued = "".join(
                 f"<tr><td>{html.escape(q['area'])}</td><td>{html.escape(q['ref'])}</td>"
@@ -184,6 +235,14 @@ class OutboxHandler(BaseHTTPRequestHandler):
                     "<table><tr><th>Area</th><th>Reference</th><th>Letter</th><th>Queued</th></tr>"
                     f"{queued or '<tr><td colspan=4>Nothing to print.</td></tr>'}</table>")
             return self._send(200, PAGE.format(title="Local outbox", body=body))
+        if path.startswith("/cases/"):
+            ref = path.removeprefix("/cases/").removesuffix(".json")
+            view = case_view(ref)
+            if view is None:
+                return self._send(404, PAGE.format(title="Not found", body="<p>No such case.</p>"))
+            if path.endswith(".json"):
+                return self._send(200, json.dumps(view, indent=2, default=str), "application/json")
+            return self._send(200, PAGE.format(title=f"Case {html.escape(ref)}", body=case_html(view)))
         if path.startswith("/messages/"):
             try:
                 message = sent_messages()[int(path.rsplit("/", 1)[1]) - 1]
@@ -272,7 +331,8 @@ def main() -> int:
     say("")
     say("Community Trigger is running locally (no AWS account; moto stands in for AWS).")
     say(f"  API            {api_url}   (OpenAPI: {api_url}/openapi.json)")
-    say(f"  Emails sent    http://{HOST}:{OUTBOX_PORT}   (JSON: /messages.json; print queue: /print-queue.json)")
+    say(f"  Emails sent    http://{HOST}:{OUTBOX_PORT}   (JSON: /messages.json; print queue: /print-queue.json;")
+    say(f"                 a case as stored: /cases/<reference>)")
     say(f"  AWS endpoint   http://{HOST}:{MOTO_PORT}   (DynamoDB tables {PREFIX}-*, SES, SSM)")
     say(f"  Areas          {', '.join(sorted(policies))}")
     say("Try it: `make example` posts the OpenAPI example application. Press Ctrl+C to stop.")

@@ -33,7 +33,7 @@ def test_zip_contains_templates_and_policies(package):
     names = set(zipfile.ZipFile(package / "deployment.zip").namelist())
     for policy in (REPO / "policies").glob("*.toml"):
         assert f"chalicelib/_bundle/policies/{policy.name}" in names
-    for template in (REPO / "templates").rglob("*.j2"):
+    for template in (p for p in (REPO / "templates").rglob("*") if p.is_file()):
         assert f"chalicelib/_bundle/templates/{template.relative_to(REPO / 'templates')}" in names
     assert "app.py" in names
 
