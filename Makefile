@@ -10,13 +10,17 @@ MOTO_PORT   ?= 5000
 OUTBOX_PORT ?= 8025
 export PORT MOTO_PORT OUTBOX_PORT
 
-.PHONY: run test unit venv package template example clean help
+ROLE ?= spoc
+AREA ?= derbyshire
+
+.PHONY: run test unit venv package template example token clean help
 
 help:
 	@echo "make run      start everything locally (API, AWS stand-in, outbox) and print the URLs"
 	@echo "make test     create .venv, install pinned dependencies, run every test"
 	@echo "make unit     only the fast domain tests"
 	@echo "make example  post the OpenAPI example application to a running 'make run'"
+	@echo "make token    print a staff token for the local stack: make token ROLE=spoc AREA=hart"
 	@echo "make package  build build/package/deployment.zip and sam.json with chalice package"
 	@echo "make template rebuild infra/resources.json from the table models"
 
@@ -40,6 +44,9 @@ unit: $(STAMP)
 
 example: $(STAMP)
 	$(BIN)/python -m infra.post_example
+
+token: $(STAMP)
+	@$(BIN)/python -m infra.dev_issuer --role "$(ROLE)" --area "$(AREA)" $(if $(NAME),--name "$(NAME)",)
 
 package: $(STAMP)
 	bash infra/package.sh build/package

@@ -152,6 +152,199 @@ def partner_css():
                                                          "Cache-Control": "public, max-age=3600"})
 
 
+# ---------------------------------------------------------------- staff (bearer JWT, roles and areas)
+
+
+@app.authorizer(ttl_seconds=300)
+def staff_auth(auth_request):
+    """Checks the JWT's signature (issuer's JWKS), issuer, audience and expiry. Roles and areas are
+    passed to the routes, which answer 403 when they do not allow the request."""
+    from chalice import AuthResponse
+
+    from chalicelib import wiring
+    from chalicelib.auth import InvalidToken, unauthorized
+
+    try:
+        principal = wiring.verifier().verify(auth_request.token)
+    except InvalidToken:
+        raise unauthorized() from None
+    return AuthResponse(routes=["*"], principal_id=principal.subject, context=principal.to_context())
+
+
+def staff(path: str, methods: list[str]):
+    return app.route(path, methods=methods, authorizer=staff_auth, content_types=["application/json"])
+
+
+def run_staff(action):
+    """Call a case-work use case with the signed-in person; turn its refusals into answers."""
+    from chalicelib.auth import Principal
+    from chalicelib.casework import Conflict, Forbidden, NotFound
+    from chalicelib.schemas import InvalidInput
+
+    principal = Principal.from_context(app.current_request.context.get("authorizer") or {})
+    try:
+        return action(principal)
+    except NotFound:
+        return problem(404, "Not found", [{"field": "path", "message": "There is no such case, letter or request"}])
+    except Forbidden:
+        return problem(403, "You cannot do this", [{"field": "authorization",
+                                                     "message": "Your role or areas do not allow this for this case"}])
+    except Conflict as exc:
+        body = {"type": "about:blank", "title": str(exc), "status": 409, "current_status": exc.current_status,
+                "version": exc.version, "errors": [{"field": "status", "message": str(exc)}]}
+        return Response(body=json.dumps(body), status_code=409, headers={"Content-Type": PROBLEM})
+    except InvalidInput as exc:
+        return problem(422, "There is a problem with what you sent", exc.errors)
+
+
+def staff_body(model):
+    """The request's JSON validated against a step's model (422 lists every problem)."""
+    from chalicelib.clock import london_date, utc_now
+    from chalicelib.schemas import InvalidInput
+    from chalicelib.staff_schemas import validate_staff
+
+    raw = app.current_request.raw_body or b""
+    try:
+        data = json.loads(raw.decode("utf-8")) if raw.strip() else {}
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise InvalidInput([{"field": "body", "message": "Send JSON"}]) from None
+    from chalicelib import wiring
+
+    return validate_staff(model, data, today=london_date(wiring.utc_now()))
+
+
+def expected_version() -> int | None:
+    """If-Match: the case version the person last saw; a stale one gets 409, changing nothing."""
+    from chalicelib.schemas import InvalidInput
+
+    value = (app.current_request.headers.get("if-match") or "").strip().strip('"').removeprefix("W/").strip('"')
+    if not value:
+        return None
+    if not value.isdigit():
+        raise InvalidInput([{"field": "If-Match", "message": "If-Match must be the case's version number"}])
+    return int(value)
+
+
+def step(name: str, model_name: str | None):
+    """POST /cases/{ref}/<name>: validate the body, run the case-work step, answer with the new state.
+    The model is looked up by name when a request arrives, so importing app.py stays cheap."""
+
+    def handler(ref):
+        from chalicelib import staff_schemas, wiring
+
+        def action(principal):
+            work = wiring.casework()
+            work.check_access(principal, ref, "appeals" if name.startswith("appeal") else "spoc")
+            method = getattr(work, STEP_METHODS[name])
+            if model_name is None:
+                return method(principal, ref, expected_version())
+            return method(principal, ref, staff_body(getattr(staff_schemas, model_name)), expected_version())
+
+        return run_staff(action)
+
+    handler.__name__ = f"case_{name.replace('-', '_')}"
+    return handler
+
+
+STEP_METHODS = {
+    "consent": "record_consent", "threshold-decision": "decide_threshold", "meeting": "schedule_meeting",
+    "outcome": "record_outcome", "close": "close", "withdraw": "withdraw", "reject": "reject",
+    "appeal": "lodge_appeal", "appeal-acknowledgement": "acknowledge_appeal", "appeal-decision": "decide_appeal",
+}
+
+
+STEP_MODELS = {"consent": "ConsentIn", "threshold-decision": "DecisionIn", "meeting": "MeetingIn",
+               "outcome": "OutcomeIn", "close": "CloseIn", "withdraw": "WithdrawIn", "reject": "RejectIn",
+               "appeal": "AppealIn", "appeal-acknowledgement": None, "appeal-decision": "AppealDecisionIn"}
+
+
+def _register_steps() -> None:
+    for name, model_name in STEP_MODELS.items():
+        staff(f"/cases/{{ref}}/{name}", ["POST"])(step(name, model_name))
+
+
+@staff("/cases", ["GET"])
+def list_cases():
+    from chalicelib import wiring
+
+    params = app.current_request.query_params or {}
+    return run_staff(lambda p: {"cases": wiring.casework().list_cases(
+        p, status=params.get("status"), due=params.get("due"), area=params.get("area"))})
+
+
+@staff("/cases", ["POST"])
+def enter_case():
+    """An application received by phone or on paper, typed in by staff: the same validation."""
+    from chalicelib import wiring
+    from chalicelib.casework import Forbidden
+    from chalicelib.intake import receipt
+    from chalicelib.staff_schemas import StaffApplicationIn
+
+    def action(principal):
+        if not principal.has_role("spoc"):
+            raise Forbidden("enter a case")
+        body = staff_body(StaffApplicationIn)
+        area = str(body.application.get("area", ""))
+        if not principal.has_role("spoc") or not principal.covers(area):
+            raise Forbidden(area)
+        created = wiring.intake().submit(body.application, idempotency_header=app.current_request.headers.get("idempotency-key"),
+                                         channel=body.channel, actor=principal.actor)
+        return Response(body=receipt(created), status_code=201)
+
+    return run_staff(action)
+
+
+@staff("/cases/{ref}", ["GET"])
+def case_detail(ref):
+    from chalicelib import wiring
+
+    return run_staff(lambda p: wiring.casework().detail(p, ref))
+
+
+@staff("/cases/{ref}/actions/{action_id}", ["POST"])
+def update_action(ref, action_id):
+    from chalicelib import wiring
+    from chalicelib.staff_schemas import ActionUpdateIn
+
+    def action(principal):
+        work = wiring.casework()
+        work.check_access(principal, ref, "spoc")
+        return work.update_action(principal, ref, action_id, staff_body(ActionUpdateIn), expected_version())
+
+    return run_staff(action)
+
+
+@staff("/cases/{ref}/letters/{letter_id}/printed", ["POST"])
+def letter_printed(ref, letter_id):
+    from chalicelib import wiring
+
+    return run_staff(lambda p: wiring.casework().mark_printed(p, ref, letter_id))
+
+
+@staff("/cases/{ref}/partner-requests/{request_id}/revoke", ["POST"])
+def revoke_partner_link(ref, request_id):
+    from chalicelib import wiring
+
+    return run_staff(lambda p: wiring.casework().revoke_partner_link(p, ref, request_id))
+
+
+@staff("/print-queue", ["GET"])
+def print_queue():
+    from chalicelib import wiring
+
+    return run_staff(lambda p: {"letters": wiring.casework().print_queue(p)})
+
+
+@staff("/appeals", ["GET"])
+def list_appeals():
+    from chalicelib import wiring
+
+    return run_staff(lambda p: {"appeals": wiring.casework().appeals(p)})
+
+
+_register_steps()
+
+
 @app.route("/openapi.json", methods=["GET"], cors=True)
 def openapi():
     from chalicelib.clock import london_date, utc_now

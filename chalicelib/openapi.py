@@ -145,6 +145,69 @@ def _partner_paths(problem: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# Staff routes: (path, method, summary, request model name in staff_schemas or None, roles).
+STAFF_ROUTES = [
+    ("/cases", "get", "List my areas' cases (filters: status, due=soon|overdue, area)", None, "spoc"),
+    ("/cases", "post", "Enter an application received by phone or on paper (same validation)", "StaffApplicationIn", "spoc"),
+    ("/cases/{ref}", "get", "A case: application, deadlines, assessment, partner returns, letters, timeline", None, "spoc, appeals"),
+    ("/cases/{ref}/consent", "post", "Record the victim's consent: acknowledges and asks partners", "ConsentIn", "spoc"),
+    ("/cases/{ref}/threshold-decision", "post", "Record the threshold decision (met, not met, accepted below threshold)", "DecisionIn", "spoc"),
+    ("/cases/{ref}/meeting", "post", "Arrange or rearrange the case review meeting (at least three agencies)", "MeetingIn", "spoc"),
+    ("/cases/{ref}/outcome", "post", "Record the meeting's outcome and action plan", "OutcomeIn", "spoc"),
+    ("/cases/{ref}/actions/{action_id}", "post", "Update an action's progress", "ActionUpdateIn", "spoc"),
+    ("/cases/{ref}/close", "post", "Close the case with a reason", "CloseIn", "spoc"),
+    ("/cases/{ref}/withdraw", "post", "Withdraw (applicant asked in writing, or victim unreachable)", "WithdrawIn", "spoc"),
+    ("/cases/{ref}/reject", "post", "Reject (anonymous, vexatious or only a service complaint)", "RejectIn", "spoc"),
+    ("/cases/{ref}/appeal", "post", "Record an appeal, within the area's window", "AppealIn", "appeals"),
+    ("/cases/{ref}/appeal-acknowledgement", "post", "Acknowledge the appeal", None, "appeals"),
+    ("/cases/{ref}/appeal-decision", "post", "Decide the appeal (upheld: the case returns for review)", "AppealDecisionIn", "appeals"),
+    ("/cases/{ref}/letters/{letter_id}/printed", "post", "Mark a letter from the print queue as posted", None, "spoc"),
+    ("/cases/{ref}/partner-requests/{request_id}/revoke", "post", "Revoke a partner's link", None, "spoc"),
+    ("/print-queue", "get", "Letters waiting to be printed and posted, in my areas", None, "spoc"),
+    ("/appeals", "get", "Cases with an appeal, in the areas I cover", None, "appeals"),
+]
+
+
+def _staff_paths(problem: dict[str, Any], components: dict[str, Any]) -> dict[str, Any]:
+    from . import staff_schemas
+
+    paths: dict[str, Any] = {}
+    for path, method, summary, model_name, roles in STAFF_ROUTES:
+        operation: dict[str, Any] = {
+            "summary": summary, "security": [{"staffBearer": []}],
+            "description": f"Role: {roles} (admin may do anything). Only for cases in the areas in the token. "
+                           "POST steps accept If-Match: <case version>; a stale version, a concurrent change "
+                           "or a step not allowed from the case's state gets 409 with the current state.",
+            "parameters": [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+                           for name in ("ref", "action_id", "letter_id", "request_id") if f"{{{name}}}" in path],
+            "responses": {
+                "200": {"description": "Done: the case's new state and version, and the letters sent",
+                        "content": {"application/json": {"schema": {"type": "object"}}}},
+                "401": {"description": "No token, or not a valid one (signature, issuer, audience, expiry)"},
+                "403": {"description": "Your role or areas do not allow this", "content": problem},
+                "404": {"description": "No such case", "content": problem},
+                "409": {"description": "Not allowed from the case's current state, or the case changed", "content": problem},
+                "422": {"description": "Every problem with what was sent", "content": problem},
+            },
+        }
+        if method == "post":
+            operation["parameters"].append({"name": "If-Match", "in": "header", "required": False,
+                                            "schema": {"type": "string"}, "description": "the case version you last saw"})
+        if model_name:
+            schema = getattr(staff_schemas, model_name).model_json_schema(ref_template="#/components/schemas/{model}")
+            components.update(schema.pop("$defs", {}))
+            components[model_name] = schema
+            operation["requestBody"] = {"required": True, "content": {"application/json": {
+                "schema": {"$ref": f"#/components/schemas/{model_name}"}}}}
+        if path == "/cases" and method == "post":
+            operation["responses"]["201"] = {"description": "Stored", "content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/Receipt"}}}}
+        operation["operationId"] = "".join(w.capitalize() for w in (method + path).replace("{", "").replace("}", "")
+                                           .replace("/", " ").replace("-", " ").split())
+        paths.setdefault(path, {})[method] = operation
+    return paths
+
+
 def _field_error_schema() -> dict[str, Any]:
     return {
         "type": "object",
@@ -243,13 +306,17 @@ def build_spec(today: date, server_url: str | None = None) -> dict[str, Any]:
                 }
             },
             **_partner_paths(problem),
+            **_staff_paths(problem, components),
             "/openapi.json": {
                 "get": {"operationId": "getOpenApi", "summary": "This document",
                         "responses": {"200": {"description": "OpenAPI 3.1 document",
                                               "content": {"application/json": {"schema": {"type": "object"}}}}}}
             },
         },
-        "components": {"schemas": components},
+        "components": {"schemas": components, "securitySchemes": {"staffBearer": {
+            "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+            "description": "A token from the council's identity provider (Cognito or Entra ID), checked against its "
+                           "JWKS, issuer, audience and expiry. Roles (spoc, appeals, admin) and areas come from claims."}}},
     }
     if server_url:
         spec["servers"] = [{"url": server_url}]

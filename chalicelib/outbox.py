@@ -51,11 +51,21 @@ class Person:
         return "post"
 
 
+# What later steps add to a letter; every letter receives every key (None where it does not apply).
+STEP_KEYS = ("decision", "appeal_deadline", "meeting", "meeting_due", "outcome", "closure", "withdrawal",
+             "rejection", "appeal")
+
+
 def letter_context(*, policy: Policy, ref: str, letter_date: date, recipient: Person, role: str,
                    applicant: Person, victim: Person, on_behalf: bool, deadlines: dict[str, date],
-                   assessment_meeting: date | None) -> dict[str, Any]:
+                   assessment_meeting: date | None, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     meeting = policy.assessment_meeting
+    unknown = set(extra or {}) - set(STEP_KEYS)
+    if unknown:
+        raise ValueError(f"unknown letter context keys: {sorted(unknown)}")
     return {
+        **{key: None for key in STEP_KEYS},
+        **(extra or {}),
         "ref": ref,
         "letter_date": letter_date,
         "area": policy.area,
@@ -75,17 +85,20 @@ def letter_context(*, policy: Policy, ref: str, letter_date: date, recipient: Pe
 
 def compose_letters(*, plans: Iterable[LetterPlan], policy: Policy, renderer: LetterRenderer, ref: str,
                     now: datetime, letter_date: date, people: dict[str, Person], on_behalf: bool,
-                    deadlines: dict[str, date], assessment_meeting: date | None, first_id: int = 1) -> list[LetterRecord]:
+                    deadlines: dict[str, date], assessment_meeting: date | None, first_id: int = 1,
+                    extra: dict[str, Any] | None = None) -> list[LetterRecord]:
     records = []
-    for n, plan in enumerate(plans, start=first_id):
+    n = first_id - 1
+    for plan in plans:
         template = policy.letter_template(plan.step)
         if template is None:  # the loader guarantees intake steps; later steps are optional per area
             continue
+        n += 1
         recipient = people[plan.to]
         rendered = renderer.render(template, letter_context(
             policy=policy, ref=ref, letter_date=letter_date, recipient=recipient, role=plan.to,
             applicant=people["applicant"], victim=people["victim"], on_behalf=on_behalf,
-            deadlines=deadlines, assessment_meeting=assessment_meeting))
+            deadlines=deadlines, assessment_meeting=assessment_meeting, extra=extra))
         channel = recipient.channel
         created = iso(now)
         record = LetterRecord(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 import os
+from typing import TYPE_CHECKING
 
 from .adapters.mailer import SesMailer
 from .adapters.repository import CaseRepository
@@ -16,6 +17,10 @@ from .letters import LetterRenderer
 from .partner_links import LinkSigner
 from .partner_returns import Links, PartnerReturns, link_for_letter
 from .resources import policies_dir
+
+if TYPE_CHECKING:
+    from .auth import TokenVerifier
+    from .casework import CaseWork
 
 
 @lru_cache(maxsize=1)
@@ -57,6 +62,21 @@ def partner_returns() -> PartnerReturns:
                           links=links(), clock=utc_now)
 
 
+@lru_cache(maxsize=1)
+def casework() -> "CaseWork":
+    from .casework import CaseWork
+
+    return CaseWork(policies=policies(), renderer=renderer(), repo=repository(), mailer=SesMailer(), clock=utc_now,
+                    link_for=link_for_letter(links(), repository()))
+
+
+@lru_cache(maxsize=1)
+def verifier() -> "TokenVerifier":
+    from .auth import verifier_from_environment
+
+    return verifier_from_environment()
+
+
 def reset() -> None:
-    for cached in (renderer, policies, links, repository, intake, partner_returns):
-        cached.cache_clear()
+    for cached in (renderer, policies, links, repository, intake, partner_returns, casework, verifier):
+        getattr(cached, "cache_clear", lambda: None)()  # tests may stand in a plain function

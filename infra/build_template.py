@@ -15,7 +15,17 @@ from chalicelib.adapters.tables import ALL_TABLES, table_suffix
 
 OUT = Path(__file__).resolve().parent / "resources.json"
 # The Lambda functions chalice generates; each gets the table prefix.
-FUNCTIONS = ("APIHandler",)
+FUNCTIONS = ("APIHandler", "StaffAuth")
+
+# The staff identity provider (Amazon Cognito or Microsoft Entra ID), given when the stack is deployed.
+PARAMETERS = {
+    "JwtIssuer": {"Type": "String", "Description": "The identity provider's issuer (the token's iss)"},
+    "JwtAudience": {"Type": "String", "Description": "This API's audience (the token's aud)"},
+    "JwksUrl": {"Type": "String", "Description": "Where the issuer publishes its signing keys (JWKS)"},
+    "RolesClaim": {"Type": "String", "Default": "roles",
+                   "Description": "The claim holding spoc/appeals/admin (Cognito: cognito:groups)"},
+    "AreasClaim": {"Type": "String", "Default": "areas", "Description": "The claim holding the person's area ids"},
+}
 
 
 def _logical_id(model: Any) -> str:
@@ -56,10 +66,15 @@ def build() -> dict[str, Any]:
         "TABLE_PREFIX": {"Ref": "AWS::StackName"},
         # Partner links point at this stage of the API (chalice names the API RestAPI, the stage "api").
         "PUBLIC_API_URL": {"Fn::Sub": "https://${RestAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}/api"},
+        "JWT_ISSUER": {"Ref": "JwtIssuer"},
+        "JWT_AUDIENCE": {"Ref": "JwtAudience"},
+        "JWKS_URL": {"Ref": "JwksUrl"},
+        "ROLES_CLAIM": {"Ref": "RolesClaim"},
+        "AREAS_CLAIM": {"Ref": "AreasClaim"},
     }
     for function in FUNCTIONS:
         resources[function] = {"Properties": {"Environment": {"Variables": variables}}}
-    return {"Resources": resources}
+    return {"Parameters": PARAMETERS, "Resources": resources}
 
 
 def render() -> str:

@@ -47,6 +47,10 @@ AWS_ENV = {
 os.environ.update(AWS_ENV)  # before chalicelib is imported: models read these at definition
 sys.path.insert(0, str(REPO))
 
+from infra import dev_issuer  # noqa: E402 - needs the environment above
+
+AWS_ENV.update(dev_issuer.environment())  # the API trusts the development issuer served below
+
 
 def say(text: str) -> None:
     print(text, flush=True)
@@ -214,6 +218,8 @@ class OutboxHandler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
         path = self.path.split("?")[0].rstrip("/") or "/"
+        if path == "/dev-issuer/.well-known/jwks.json":
+            return self._send(200, json.dumps(dev_issuer.jwks()), "application/json")
         if path == "/messages.json":
             return self._send(200, json.dumps(sent_messages(), indent=2), "application/json")
         if path == "/print-queue.json":
@@ -310,6 +316,7 @@ def main() -> int:
         return 2
     moto = start_moto()
     provision(policies)
+    dev_issuer.private_key()  # create the signing key before anyone asks for a token
     outbox = start_outbox(sorted(policies))
     api = start_api()
 
@@ -335,6 +342,7 @@ def main() -> int:
     say(f"                 a case as stored: /cases/<reference>)")
     say(f"  AWS endpoint   http://{HOST}:{MOTO_PORT}   (DynamoDB tables {PREFIX}-*, SES, SSM)")
     say(f"  Areas          {', '.join(sorted(policies))}")
+    say(f"  Staff sign-in  development issuer {dev_issuer.issuer_url()}; `make token ROLE=spoc AREA=hart` prints a token")
     say("Try it: `make example` posts the OpenAPI example application. Press Ctrl+C to stop.")
     say("READY")
     while api.poll() is None:

@@ -133,6 +133,26 @@ class CaseRepository:
     def letters(self, ref: str) -> list[LetterRecord]:
         return list(LetterRecord.query(ref, consistent_read=True))
 
+    def audit(self, ref: str) -> list[AuditEvent]:
+        return list(AuditEvent.query(ref, consistent_read=True))
+
+    def save_step(self, *, case: CaseRecord, audit: AuditEvent, letters: list[LetterRecord], items: list[Any]) -> None:
+        """A staff step in one transaction. The case is saved with its version condition, so a
+        concurrent change makes this fail (TransactWriteError) and nothing is written."""
+        with TransactWrite(connection=self._connection()) as tx:
+            tx.save(case)
+            tx.save(audit, condition=AuditEvent.ref.does_not_exist())
+            for letter in letters:
+                tx.save(letter, condition=LetterRecord.ref.does_not_exist())
+            for item in items:
+                tx.save(item)
+
+    def mark_printed(self, letter: LetterRecord, at: str) -> None:
+        """Out of the print queue (the sparse index) once staff have posted it."""
+        letter.update(actions=[LetterRecord.status.set("printed"), LetterRecord.sent_at.set(at),
+                               LetterRecord.print_area.remove()],
+                      condition=LetterRecord.status == "print_queued")
+
     # ---------------------------------------------------------------- partner requests and returns
 
     def get_request(self, ref: str, request_id: str) -> PartnerRequestRecord | None:

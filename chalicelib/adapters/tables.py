@@ -18,7 +18,7 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     VersionAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
 from pynamodb.models import Model
 
 DEFAULT_PREFIX = "ct-local"
@@ -46,6 +46,28 @@ class MatterIndex(GlobalSecondaryIndex):
     received_on = UnicodeAttribute(range_key=True)
 
 
+class AreaIndex(GlobalSecondaryIndex):
+    """A SPOC's case list: an area's cases by date received, with what the list shows."""
+
+    class Meta:
+        index_name = "by-area"
+        projection = IncludeProjection(["status", "deadlines", "basis", "channel", "appeal"])
+
+    area = UnicodeAttribute(hash_key=True)
+    received_on = UnicodeAttribute(range_key=True)
+
+
+class AppealIndex(GlobalSecondaryIndex):
+    """The appeals body's list: cases with an appeal, per area. Sparse: only they carry appeal_area."""
+
+    class Meta:
+        index_name = "appeals"
+        projection = KeysOnlyProjection()
+
+    appeal_area = UnicodeAttribute(hash_key=True)
+    appeal_lodged_on = UnicodeAttribute(range_key=True)
+
+
 class CaseRecord(Model):
     """One Community Trigger case: the application, its state, deadlines and pre-assessment."""
 
@@ -65,8 +87,20 @@ class CaseRecord(Model):
     matter = UnicodeAttribute()  # hashed: see chalicelib.domain.partners.matter_key
     assessment_closed = BooleanAttribute(default=False)  # set by the SPOC's threshold decision
     returns_complete_notified = BooleanAttribute(default=False)
+    # The steps' records, each written by the step that produces it.
+    consent = JSONAttribute(null=True)
+    decision = JSONAttribute(null=True)
+    meeting = JSONAttribute(null=True)
+    outcome = JSONAttribute(null=True)  # findings, recommendations, the action plan and its progress
+    ending = JSONAttribute(null=True)  # closure, withdrawal or rejection, with the reason
+    appeal = JSONAttribute(null=True)
+    appeal_window_closes = UnicodeAttribute(null=True)  # last day to appeal the latest decision letter
+    appeal_area = UnicodeAttribute(null=True)
+    appeal_lodged_on = UnicodeAttribute(null=True)
     version = VersionAttribute()
     by_matter = MatterIndex()
+    by_area = AreaIndex()
+    appeals = AppealIndex()
 
 
 class AuditEvent(Model):

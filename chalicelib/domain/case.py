@@ -17,13 +17,41 @@ from .policy import AssessmentMeeting, Period, Policy
 class Status(StrEnum):
     AWAITING_CONSENT = "awaiting_consent"  # third party applied; the victim's consent has not arrived
     ACKNOWLEDGED = "acknowledged"  # completed application acknowledged; threshold being assessed
+    THRESHOLD_NOT_MET = "threshold_not_met"  # decision letter sent; open to appeal within the window
+    REVIEW_PENDING = "review_pending"  # threshold met (or accepted): a case review meeting is due
+    MEETING_SCHEDULED = "meeting_scheduled"
+    MONITORING = "monitoring"  # outcome sent; the action plan is being carried out
+    CLOSED = "closed"
+    WITHDRAWN = "withdrawn"
+    REJECTED = "rejected"
 
 
-# step -> (states it may start from, state it leads to). None means "no case yet".
-STEPS: dict[str, tuple[frozenset[Status | None], Status]] = {
-    "submit_complete": (frozenset({None}), Status.ACKNOWLEDGED),
-    "submit_awaiting_consent": (frozenset({None}), Status.AWAITING_CONSENT),
-    "record_consent": (frozenset({Status.AWAITING_CONSENT}), Status.ACKNOWLEDGED),
+S = Status
+OPEN = frozenset({S.AWAITING_CONSENT, S.ACKNOWLEDGED, S.REVIEW_PENDING, S.MEETING_SCHEDULED, S.MONITORING})
+# Where an appeal can be lodged: against a threshold-not-met decision, or against a review's outcome.
+APPEALABLE = frozenset({S.THRESHOLD_NOT_MET, S.MONITORING, S.CLOSED})
+
+# step -> (states it may start from, state it leads to; None = the state does not change).
+STEPS: dict[str, tuple[frozenset[Status | None], Status | None]] = {
+    "submit_complete": (frozenset({None}), S.ACKNOWLEDGED),
+    "submit_awaiting_consent": (frozenset({None}), S.AWAITING_CONSENT),
+    "record_consent": (frozenset({S.AWAITING_CONSENT}), S.ACKNOWLEDGED),
+    "decide_met": (frozenset({S.ACKNOWLEDGED}), S.REVIEW_PENDING),
+    "decide_accepted_below_threshold": (frozenset({S.ACKNOWLEDGED}), S.REVIEW_PENDING),
+    "decide_not_met": (frozenset({S.ACKNOWLEDGED}), S.THRESHOLD_NOT_MET),
+    "schedule_meeting": (frozenset({S.REVIEW_PENDING, S.MEETING_SCHEDULED}), S.MEETING_SCHEDULED),
+    "record_outcome_actions": (frozenset({S.MEETING_SCHEDULED}), S.MONITORING),
+    "record_outcome_no_further_action": (frozenset({S.MEETING_SCHEDULED}), S.CLOSED),
+    "update_action": (frozenset({S.MONITORING}), None),
+    "close": (frozenset({S.MONITORING}), S.CLOSED),
+    "withdraw": (OPEN, S.WITHDRAWN),
+    "reject": (frozenset({S.AWAITING_CONSENT, S.ACKNOWLEDGED}), S.REJECTED),
+    "lodge_appeal": (APPEALABLE, None),
+    "acknowledge_appeal": (APPEALABLE, None),
+    "decide_appeal_not_upheld": (APPEALABLE, None),
+    # An upheld appeal sends the case back: to a fresh threshold assessment, or to a new review.
+    "uphold_appeal_threshold": (frozenset({S.THRESHOLD_NOT_MET}), S.ACKNOWLEDGED),
+    "uphold_appeal_outcome": (frozenset({S.MONITORING, S.CLOSED}), S.REVIEW_PENDING),
 }
 
 
@@ -38,7 +66,15 @@ def next_status(step: str, current: Status | None) -> Status:
     allowed, target = STEPS[step]
     if current not in allowed:
         raise IllegalStep(step, current)
+    if target is None:
+        assert current is not None
+        return current
     return target
+
+
+def allowed_steps(current: Status) -> list[str]:
+    """What staff can do next from this state (shown with the case)."""
+    return [step for step, (allowed, _) in STEPS.items() if current in allowed and not step.startswith("submit")]
 
 
 Recipient = Literal["applicant", "victim"]

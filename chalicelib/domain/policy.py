@@ -39,11 +39,13 @@ LETTER_STEPS = (
     "victim_confirmation",
     "threshold_not_met",
     "threshold_met",
+    "meeting_arranged",
     "outcome",
     "outcome_no_further_action",
     "outcome_actions",
     "closed",
     "withdrawn",
+    "rejected",
     "appeal_acknowledgement",
     "appeal_decision",
 )

@@ -142,3 +142,16 @@ def test_an_unlawful_policy_stops_start_up_naming_file_and_field(tmp_path):
     assert result.returncode == 2
     assert "hart.toml: threshold.lookback_months" in result.stderr
     assert "six months" in result.stderr
+
+
+def test_staff_sign_in_with_the_development_issuer(stack):
+    """The API fetches the issuer's keys over HTTP (JWKS) and checks a token from `make token`."""
+    env = {**os.environ, "OUTBOX_PORT": stack["outbox"].rsplit(":", 1)[1]}
+    token = subprocess.run([sys.executable, "-m", "infra.dev_issuer", "--role", "spoc", "--area", "derbyshire"],
+                           cwd=REPO, env=env, capture_output=True, text=True, check=True).stdout.strip()
+    status, body = call("GET", f"{stack['api']}/cases", headers={"Authorization": f"Bearer {token}"})
+    assert status == 200 and "cases" in body
+    status, _ = call("GET", f"{stack['api']}/cases")
+    assert status == 401
+    status, _ = call("GET", f"{stack['api']}/cases", headers={"Authorization": f"Bearer {token[:-4]}AAAA"})
+    assert status == 401

@@ -146,21 +146,6 @@ def test_sender_and_missing_spoc_addresses_are_placeholders(policies, area_id):
 # --- facts from the documents -------------------------------------------------------------
 
 
-def test_letters_map_only_the_intake_steps(policies):
-    for policy in policies.values():
-        assert set(policy.letters) == set(REQUIRED_LETTER_STEPS)
-    assert policies["dacorum"].letters == {
-        "acknowledgement": "dacorum/ct1",
-        "consent_required": "derbyshire/letter2",
-        "victim_confirmation": "derbyshire/letter3",
-    }
-    for area_id in ("derbyshire", "hart", "folkestone-hythe", "gloucestershire"):
-        assert policies[area_id].letters == {
-            "acknowledgement": "derbyshire/letter1",
-            "consent_required": "derbyshire/letter2",
-            "victim_confirmation": "derbyshire/letter3",
-        }
-
 
 def test_every_area_uses_the_statutory_ceiling_or_less(policies):
     for policy in policies.values():

@@ -1,0 +1,491 @@
+"""Use cases for staff: the SPOC works a case from application to closure; the appeals body
+handles appeals. Every step goes through `_apply`: check the person may act for the case's area,
+check the step is allowed from the case's state, change the case, and store the change, its
+audit event and its letters in one transaction guarded by the case's version (optimistic
+locking: a second, stale edit gets a Conflict and changes nothing). Letters are then sent."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Callable
+
+from pynamodb.exceptions import TransactWriteError
+
+from .adapters.repository import CaseRepository
+from .adapters.tables import AuditEvent, CaseRecord, LetterRecord, PartnerRequestRecord
+from .auth import Principal
+from .clock import iso, london_date
+from .domain.case import IllegalStep, LetterPlan, Status, allowed_steps, calendar_for, due_after, next_status
+from .domain.policy import Policy
+from .letters import LetterRenderer
+from .outbox import Person, compose_letters, deliver
+from .partner_returns import plan_requests_for, request_emails, request_records
+from .staff_schemas import (
+    ActionUpdateIn,
+    AppealDecisionIn,
+    AppealIn,
+    CloseIn,
+    ConsentIn,
+    DecisionIn,
+    MeetingIn,
+    OutcomeIn,
+    RejectIn,
+    WithdrawIn,
+)
+
+log = logging.getLogger(__name__)
+
+SOON_WORKING_DAYS = 3
+
+
+class NotFound(Exception):
+    pass
+
+
+class Forbidden(Exception):
+    pass
+
+
+class Conflict(Exception):
+    """The case changed since it was read, or the step is not allowed from its state."""
+
+    def __init__(self, message: str, current_status: str, version: int | None):
+        self.current_status = current_status
+        self.version = version
+        super().__init__(message)
+
+
+@dataclass
+class Change:
+    """What a step does besides moving the state: letters to send and items to write with it."""
+
+    letters: list[LetterPlan]
+    letter_context: dict[str, Any]
+    detail: dict[str, Any]
+    extra_items: list[Any]
+
+
+def _deadline(case: CaseRecord, name: str, due: date | None = None, met_on: date | None = None) -> None:
+    deadlines = dict(case.deadlines or {})
+    entry = dict(deadlines.get(name) or {"due": None, "met_on": None})
+    if due is not None:
+        entry["due"] = due.isoformat()
+    if met_on is not None and not entry.get("met_on"):
+        entry["met_on"] = met_on.isoformat()
+    deadlines[name] = entry
+    case.deadlines = deadlines
+
+
+def open_deadlines(case_deadlines: dict[str, Any] | None) -> list[tuple[str, date]]:
+    return sorted(((name, date.fromisoformat(d["due"])) for name, d in (case_deadlines or {}).items()
+                   if d.get("due") and not d.get("met_on")), key=lambda item: item[1])
+
+
+def _both(on_behalf: bool) -> list[str]:
+    """Decision letters go to the applicant, with a copy to the victim when someone applied for them."""
+    return ["applicant", "victim"] if on_behalf else ["applicant"]
+
+
+def _meeting_dict(meeting: MeetingIn) -> dict[str, Any]:
+    return meeting.model_dump(mode="json")
+
+
+def _meeting_ctx(meeting: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not meeting:
+        return None
+    return {"date": date.fromisoformat(meeting["date"]), "time": meeting["time"], "place": meeting.get("place"),
+            "online": meeting.get("online", False), "chair": meeting["chair"], "agencies": meeting["agencies"],
+            "victim_invited": meeting["victim_invited"]}
+
+
+@dataclass
+class CaseWork:
+    policies: dict[str, Policy]
+    renderer: LetterRenderer
+    repo: CaseRepository
+    mailer: Any
+    clock: Callable[[], datetime]
+    link_for: Callable[[LetterRecord], str] | None = None
+
+    # ---------------------------------------------------------------- reading
+
+    def _load(self, principal: Principal, ref: str, *roles: str) -> tuple[CaseRecord, Policy]:
+        case = self.repo.get_case(ref)
+        if case is None:
+            raise NotFound(ref)
+        if not principal.covers(case.area) or not principal.has_role(*roles):
+            raise Forbidden(ref)
+        return case, self.policies[case.area]
+
+    def check_access(self, principal: Principal, ref: str, *roles: str) -> None:
+        """Before reading what was sent: someone without access learns nothing, not even the rules."""
+        self._load(principal, ref, *roles)
+
+    def list_cases(self, principal: Principal, *, status: str | None = None, due: str | None = None,
+                   area: str | None = None) -> list[dict[str, Any]]:
+        if not principal.has_role("spoc"):
+            raise Forbidden("list")
+        areas = [a for a in sorted(self.policies) if principal.covers(a) and (area is None or a == area)]
+        if area is not None and not areas:
+            raise Forbidden(area)
+        today = london_date(self.clock())
+        out = []
+        for area_id in areas:
+            calendar = calendar_for(self.policies[area_id])
+            soon = calendar.working_days_after(today, SOON_WORKING_DAYS)
+            for item in CaseRecord.by_area.query(area_id, scan_index_forward=False):
+                pending = open_deadlines(item.deadlines)
+                overdue = [name for name, when in pending if when < today]
+                due_soon = [name for name, when in pending if today <= when <= soon]
+                if status and item.status != status:
+                    continue
+                if due == "overdue" and not overdue or due == "soon" and not due_soon:
+                    continue
+                nxt = pending[0] if pending else None
+                out.append({"reference": item.ref, "area": area_id, "status": item.status, "received_on": item.received_on,
+                            "next_deadline": {"name": nxt[0], "due": nxt[1].isoformat()} if nxt else None,
+                            "overdue": overdue, "due_soon": due_soon})
+        return out
+
+    def detail(self, principal: Principal, ref: str) -> dict[str, Any]:
+        case, policy = self._load(principal, ref, "spoc", "appeals")
+        returns = self.repo.latest_returns(ref)
+        return {
+            "reference": case.ref, "area": case.area, "status": case.status, "version": case.version,
+            "channel": case.channel, "received_at": case.received_at, "received_on": case.received_on,
+            "next_steps": allowed_steps(Status(case.status)),
+            "application": case.application,  # the equalities answers are stored apart and never shown here
+            "deadlines": case.deadlines, "pre_assessment": case.pre_assessment,
+            "consent": case.consent, "decision": case.decision, "meeting": case.meeting, "outcome": case.outcome,
+            "ending": case.ending, "appeal": case.appeal, "appeal_window_closes": case.appeal_window_closes,
+            "assessment_closed": case.assessment_closed,
+            "partner_requests": [{
+                "id": r.request_id, "partner": r.partner_name, "kind": r.partner_kind, "email": r.email,
+                "status": r.status, "due_on": r.due_on, "expires_on": r.expires_on, "latest_version": r.latest_version,
+                "return": returns[r.request_id].answers if r.request_id in returns else None,
+            } for r in self.repo.requests(ref)],
+            "letters": [{"id": l.letter_id, "to": l.recipient_role, "step": l.step, "template": l.template,
+                         "channel": l.channel, "status": l.status, "created_at": l.created_at, "sent_at": l.sent_at,
+                         "attempts": l.attempts} for l in self.repo.letters(ref)],
+            "timeline": [{"at": e.at, "actor": e.actor, "action": e.action, "from": e.from_status, "to": e.to_status,
+                          "detail": e.detail} for e in self.repo.audit(ref)],
+        }
+
+    def print_queue(self, principal: Principal) -> list[dict[str, Any]]:
+        if not principal.has_role("spoc"):
+            raise Forbidden("print queue")
+        out = []
+        for area_id in sorted(a for a in self.policies if principal.covers(a)):
+            for key in LetterRecord.print_queue.query(area_id):
+                letter = LetterRecord.get(key.ref, key.letter_id)
+                out.append({"reference": letter.ref, "letter_id": letter.letter_id, "area": area_id,
+                            "to": letter.recipient_role, "subject": letter.subject, "queued_at": letter.created_at,
+                            "html": letter.html})
+        return out
+
+    def appeals(self, principal: Principal) -> list[dict[str, Any]]:
+        if not principal.has_role("appeals"):
+            raise Forbidden("appeals")
+        out = []
+        for area_id in sorted(a for a in self.policies if principal.covers(a)):
+            for key in CaseRecord.appeals.query(area_id):
+                case = self.repo.get_case(key.ref)
+                if case is not None:
+                    out.append({"reference": case.ref, "area": area_id, "status": case.status, "appeal": case.appeal})
+        return out
+
+    # ---------------------------------------------------------------- the generic step
+
+    def _apply(self, principal: Principal, ref: str, step: str, roles: tuple[str, ...], expected_version: int | None,
+               change: Callable[[CaseRecord, Policy, date], Change]) -> dict[str, Any]:
+        case, policy = self._load(principal, ref, *roles)
+        if expected_version is not None and expected_version != case.version:
+            raise Conflict("The case has changed since you loaded it; reload it and try again", case.status, case.version)
+        from_status = Status(case.status)
+        try:
+            to_status = next_status(step, from_status)
+        except IllegalStep as exc:
+            raise Conflict(f"You cannot {step.replace('_', ' ')} when the case is {from_status.value.replace('_', ' ')}",
+                           case.status, case.version) from exc
+        now = self.clock()
+        today = london_date(now)
+        done = change(case, policy, today)
+        case.status = to_status.value
+        letters = self._letters(case, policy, done, today, now)
+        audit = AuditEvent(ref, (case.version or 0) + 1, at=iso(now), actor=principal.actor, action=step,
+                           from_status=from_status.value, to_status=to_status.value, detail=done.detail)
+        try:
+            self.repo.save_step(case=case, audit=audit, letters=letters + [i for i in done.extra_items if isinstance(i, LetterRecord)],
+                                items=[i for i in done.extra_items if not isinstance(i, LetterRecord)])
+        except TransactWriteError as exc:
+            if exc.cause_response_code != "TransactionCanceledException":
+                raise
+            current = self.repo.get_case(ref)
+            raise Conflict("Someone else changed the case at the same time; reload it and try again",
+                           current.status if current else from_status.value, current.version if current else None) from exc
+        log.info("case_step", extra={"ref": ref, "area": case.area, "step": step, "status": case.status})
+        deliver(letters + [i for i in done.extra_items if isinstance(i, LetterRecord)], policy=policy,
+                mailer=self.mailer, repo=self.repo, now=self.clock(), link_for=self.link_for)
+        return {"reference": ref, "status": case.status, "version": case.version,
+                "letters": [{"to": l.recipient_role, "step": l.step, "channel": l.channel, "status": l.status}
+                            for l in letters]}
+
+    def _letters(self, case: CaseRecord, policy: Policy, done: Change, today: date, now: datetime) -> list[LetterRecord]:
+        if not done.letters:
+            return []
+        application = case.application
+        victim = Person.from_contact(application["victim"])
+        on_behalf = case.basis == "on_behalf"
+        applicant = Person.from_contact(application["applicant"]) if on_behalf and application.get("applicant") else victim
+        deadlines = {name: date.fromisoformat(d["due"]) for name, d in (case.deadlines or {}).items() if d.get("due")}
+        return compose_letters(plans=done.letters, policy=policy, renderer=self.renderer, ref=case.ref, now=now,
+                               letter_date=today, people={"applicant": applicant, "victim": victim}, on_behalf=on_behalf,
+                               deadlines=deadlines, assessment_meeting=None,
+                               first_id=len(self.repo.letters(case.ref)) + 1, extra=done.letter_context)
+
+    # ---------------------------------------------------------------- the steps
+
+    def record_consent(self, principal: Principal, ref: str, data: ConsentIn, version: int | None) -> dict[str, Any]:
+        def change(case: CaseRecord, policy: Policy, today: date) -> Change:
+            calendar = calendar_for(policy)
+            case.consent = {"received_on": data.received_on.isoformat(), "evidence": data.evidence, "note": data.note}
+            # The application is complete from today: its clock starts now.
+            _deadline(case, "acknowledge", met_on=today)
+            _deadline(case, "threshold_decision", due=due_after(today, policy.timescales.threshold_decision, calendar))
+            planned = plan_requests_for(case.application, policy, today)
+            requests = request_records(planned, ref=case.ref, policy=policy, now=self.clock())
+            # The two letters below take the next two ids; the partner emails follow them.
+            existing = len(self.repo.letters(case.ref))
+            emails = request_emails(requests, ref=case.ref, policy=policy, renderer=self.renderer, now=self.clock(),
+                                    applied_on=today, first_id=existing + 3)
+            return Change([LetterPlan("victim_confirmation", "victim"), LetterPlan("acknowledgement", "applicant")],
+                          {}, {"evidence": data.evidence}, [*requests, *emails])
+
+        return self._apply(principal, ref, "record_consent", ("spoc",), version, change)
+
+    def decide_threshold(self, principal: Principal, ref: str, data: DecisionIn, version: int | None) -> dict[str, Any]:
+        step = {"met": "decide_met", "not_met": "decide_not_met",
+                "accepted_below_threshold": "decide_accepted_below_threshold"}[data.decision]
+
+        def change(case: CaseRecord, policy: Policy, today: date) -> Change:
+            calendar = calendar_for(policy)
+            case.decision = {"outcome": data.decision, "reasons": data.reasons, "senior_officer": data.senior_officer,
+                             "decided_on": today.isoformat(), "pre_assessment": (case.pre_assessment or {}).get("result")}
+            case.assessment_closed = True  # partners can no longer amend their returns
+            _deadline(case, "threshold_decision", met_on=today)
+            ctx: dict[str, Any] = {"decision": {"outcome": data.decision, "reasons": data.reasons, "decided_on": today}}
+            if data.decision == "not_met":
+                window_end = due_after(today, policy.appeals.window, calendar)
+                case.appeal_window_closes = window_end.isoformat()
+                ctx["appeal_deadline"] = window_end
+                return Change([LetterPlan("threshold_not_met", to) for to in _both(case.basis == "on_behalf")], ctx,
+                              {"decision": data.decision}, [])
+            meeting_due = due_after(today, policy.timescales.review_meeting, calendar)
+            _deadline(case, "review_meeting", due=meeting_due)
+            ctx["meeting_due"] = meeting_due
+            if data.meeting:
+                case.meeting = _meeting_dict(data.meeting)
+                ctx["meeting"] = _meeting_ctx(case.meeting)
+            return Change([LetterPlan("threshold_met", to) for to in _both(case.basis == "on_behalf")], ctx,
+                          {"decision": data.decision, "meeting_arranged": bool(data.meeting)}, [])
+
+        result = self._apply(principal, ref, step, ("spoc",), version, change)
+        if data.decision != "not_met" and data.meeting:
+            # Letter 5 already gives the date; record the scheduling as its own step without a second letter.
+            result = self._schedule(principal, ref, data.meeting, None, send_letter=False)
+        return result
+
+    def schedule_meeting(self, principal: Principal, ref: str, data: MeetingIn, version: int | None) -> dict[str, Any]:
+        return self._schedule(principal, ref, data, version, send_letter=True)
+
+    def _schedule(self, principal: Principal, ref: str, data: MeetingIn, version: int | None, *,
+                  send_letter: bool) -> dict[str, Any]:
+        def change(case: CaseRecord, policy: Policy, today: date) -> Change:
+            case.meeting = _meeting_dict(data)
+            _deadline(case, "outcome_letter", due=due_after(data.date, policy.timescales.outcome_letter, calendar_for(policy)))
+            letters = [LetterPlan("meeting_arranged", to) for to in _both(case.basis == "on_behalf")] if send_letter else []
+            return Change(letters, {"meeting": _meeting_ctx(case.meeting)},
+                          {"meeting_on": data.date.isoformat(), "agencies": len(data.agencies)}, [])
+
+        return self._apply(principal, ref, "schedule_meeting", ("spoc",), version, change)
+
+    def record_outcome(self, principal: Principal, ref: str, data: OutcomeIn, version: int | None) -> dict[str, Any]:
+        step = "record_outcome_actions" if data.actions else "record_outcome_no_further_action"
+
+        def change(case: CaseRecord, policy: Policy, today: date) -> Change:
+            calendar = calendar_for(policy)
+            actions = [{"id": f"A{n}", **a.model_dump(mode="json"), "status": "open", "progress": []}
+                       for n, a in enumerate(data.actions, start=1)]
+            case.outcome = {"held_on": data.held_on.isoformat(), "findings": data.findings,
+                            "recommendations": data.recommendations, "actions": actions,
+                            "not_recommended": [n.model_dump() for n in data.not_recommended], "sent_on": today.isoformat()}
+            _deadline(case, "review_meeting", met_on=data.held_on)
+            _deadline(case, "outcome_letter", due=due_after(data.held_on, policy.timescales.outcome_letter, calendar),
+                      met_on=today)
+            for action in actions:
+                _deadline(case, f"action_{action['id']}", due=date.fromisoformat(action["due_on"]))
+            window_end = due_after(today, policy.appeals.window, calendar)
+            case.appeal_window_closes = window_end.isoformat()
+            if not data.actions:
+                case.ending = {"kind": "closed", "reason": "Case review held; no further action", "on": today.isoformat()}
+            ctx = {"outcome": {"findings": data.findings, "recommendations": data.recommendations,
+                               "actions": [{"description": a.description, "agency": a.agency, "lead_officer": a.lead_officer,
+                                            "due_on": a.due_on} for a in data.actions],
+                               "not_recommended": [n.model_dump() for n in data.not_recommended]},
+                   "appeal_deadline": window_end, "meeting": _meeting_ctx(case.meeting)}
+            letter_step = "outcome_actions" if data.actions else "outcome_no_further_action"
+            return Change([LetterPlan(letter_step, to) for to in _both(case.basis == "on_behalf")], ctx,
+                          {"actions": len(actions), "recommendations": len(data.recommendations)}, [])
+
+        return self._apply(principal, ref, step, ("spoc",), version, change)
+
+    def update_action(self, principal: Principal, ref: str, action_id: str, data: ActionUpdateIn,
+                      version: int | None) -> dict[str, Any]:
+        def change(case: CaseRecord, policy: Policy, today: date) -> Change:
+            outcome = dict(case.outcome or {})
+            actions = [dict(a) for a in outcome.get("actions", [])]
+            match = next((a for a in actions if a["id"] == action_id), None)
+            if match is None:
+                raise NotFound(f"{ref} action {action_id}")
+            match["status"] = data.status
+            match["progress"] = [*match.get("progress", []), {"on": today.isoformat(), "status": data.status,
+                                                              "note": data.note, "by": principal.actor}]
+            outcome["actions"] = actions
+            case.outcome = outcome
+            if data.status in ("done", "not_viable"):
+                _deadline(case, f"action_{action_id}", met_on=today)
+            return Change([], {}, {"action": action_id, "status": data.status}, [])
+
+        return self._apply(principal, ref, "update_action", ("spoc",), version, change)
+
+    def close(self, principal: Principal, ref: str, data: CloseIn, version: int | None) -> dict[str, Any]:
+        def change(case: CaseRecord, policy: Policy, today: date) -> Change:
+            case.ending = {"kind": "closed", "reason": data.reason, "on": today.isoformat()}
+            open_actions = [a["id"] for a in (case.outcome or {}).get("actions", []) if a.get("status") == "open"]
+            return Change([LetterPlan("closed", to) for to in _both(case.basis == "on_behalf")],
+                          {"closure": {"reason": data.reason}}, {"open_actions_at_closure": open_actions}, [])
+
+        return self._apply(principal, ref, "close", ("spoc",), version, change)
+
+    def withdraw(self, principal: Principal, ref: str, data: WithdrawIn, version: int | None) -> dict[str, Any]:
+        def change(case: CaseRecord, policy: Policy, today: date) -> Change:
+            case.ending = {"kind": "withdrawn", "reason": data.reason, "note": data.note, "on": today.isoformat()}
+            case.assessment_closed = True
+            return Change([LetterPlan("withdrawn", to) for to in _both(case.basis == "on_behalf")],
+                          {"withdrawal": {"reason": data.reason, "note": data.note}}, {"reason": data.reason},
+                          self._revoke_open_links(case))
+
+        return self._apply(principal, ref, "withdraw", ("spoc",), version, change)
+
+    def reject(self, principal: Principal, ref: str, data: RejectIn, version: int | None) -> dict[str, Any]:
+        def change(case: CaseRecord, policy: Policy, today: date) -> Change:
+            case.ending = {"kind": "rejected", "reason": data.reason, "note": data.note, "on": today.isoformat()}
+            case.assessment_closed = True
+            return Change([LetterPlan("rejected", "applicant")], {"rejection": {"reason": data.reason, "note": data.note}},
+                          {"reason": data.reason}, self._revoke_open_links(case))
+
+        return self._apply(principal, ref, "reject", ("spoc",), version, change)
+
+    def _revoke_open_links(self, case: CaseRecord) -> list[PartnerRequestRecord]:
+        """An ended case's partner links stop working, in the same transaction as the ending."""
+        revoked = []
+        for request in self.repo.requests(case.ref):
+            if request.status in ("requested", "no_address", "returned"):
+                request.status = "revoked"
+                revoked.append(request)
+        return revoked
+
+    # ---------------------------------------------------------------- appeals (the appeals body)
+
+    def lodge_appeal(self, principal: Principal, ref: str, data: AppealIn, version: int | None) -> dict[str, Any]:
+        def change(case: CaseRecord, policy: Policy, today: date) -> Change:
+            if case.appeal and case.appeal.get("status") in ("lodged", "acknowledged"):
+                raise Conflict("An appeal is already open for this case", case.status, case.version)
+            expected = "threshold_decision" if case.status == Status.THRESHOLD_NOT_MET else "review_outcome"
+            if data.against != expected:
+                raise Conflict(f"This case's latest decision is its {expected.replace('_', ' ')}", case.status, case.version)
+            if not case.appeal_window_closes or data.lodged_on > date.fromisoformat(case.appeal_window_closes):
+                raise Conflict(f"The appeal window closed on {case.appeal_window_closes}", case.status, case.version)
+            calendar = calendar_for(policy)
+            decide_by = due_after(data.lodged_on, policy.appeals.decide, calendar)
+            case.appeal = {"against": data.against, "lodged_on": data.lodged_on.isoformat(), "grounds": data.grounds,
+                           "status": "lodged", "decide_by": decide_by.isoformat(), "upheld": None, "reasons": None}
+            case.appeal_area, case.appeal_lodged_on = case.area, data.lodged_on.isoformat()
+            _deadline(case, "appeal_acknowledge", due=due_after(data.lodged_on, policy.appeals.acknowledge, calendar))
+            _deadline(case, "appeal_decision", due=decide_by)
+            return Change([], {}, {"against": data.against}, [])
+
+        return self._apply(principal, ref, "lodge_appeal", ("appeals",), version, change)
+
+    def _appeal_ctx(self, case: CaseRecord) -> dict[str, Any]:
+        a = case.appeal or {}
+        return {"appeal": {"against": a.get("against"), "lodged_on": date.fromisoformat(a["lodged_on"]),
+                           "decide_by": date.fromisoformat(a["decide_by"]), "upheld": a.get("upheld"),
+                           "reasons": a.get("reasons")}}
+
+    def acknowledge_appeal(self, principal: Principal, ref: str, version: int | None) -> dict[str, Any]:
+        def change(case: CaseRecord, policy: Policy, today: date) -> Change:
+            if not case.appeal or case.appeal.get("status") != "lodged":
+                raise Conflict("There is no newly lodged appeal to acknowledge", case.status, case.version)
+            case.appeal = {**case.appeal, "status": "acknowledged", "acknowledged_on": today.isoformat()}
+            _deadline(case, "appeal_acknowledge", met_on=today)
+            return Change([LetterPlan("appeal_acknowledgement", to) for to in _both(case.basis == "on_behalf")],
+                          self._appeal_ctx(case), {}, [])
+
+        return self._apply(principal, ref, "acknowledge_appeal", ("appeals",), version, change)
+
+    def decide_appeal(self, principal: Principal, ref: str, data: AppealDecisionIn, version: int | None) -> dict[str, Any]:
+        case, _ = self._load(principal, ref, "appeals")
+        if data.upheld:
+            step = "uphold_appeal_threshold" if case.status == Status.THRESHOLD_NOT_MET else "uphold_appeal_outcome"
+        else:
+            step = "decide_appeal_not_upheld"
+
+        def change(case: CaseRecord, policy: Policy, today: date) -> Change:
+            if not case.appeal or case.appeal.get("status") not in ("lodged", "acknowledged"):
+                raise Conflict("There is no open appeal to decide", case.status, case.version)
+            case.appeal = {**case.appeal, "status": "upheld" if data.upheld else "not_upheld", "upheld": data.upheld,
+                           "reasons": data.reasons, "decided_on": today.isoformat()}
+            _deadline(case, "appeal_acknowledge", met_on=today)
+            _deadline(case, "appeal_decision", met_on=today)
+            if data.upheld:
+                calendar = calendar_for(policy)
+                case.appeal_window_closes = None
+                if step == "uphold_appeal_threshold":
+                    # A fresh threshold decision: partners may add to their returns again.
+                    case.assessment_closed = False
+                    case.decision = None
+                    deadlines = dict(case.deadlines or {})
+                    deadlines["threshold_decision"] = {"due": due_after(today, policy.timescales.threshold_decision,
+                                                                        calendar).isoformat(), "met_on": None}
+                    case.deadlines = deadlines
+                else:
+                    case.ending = None
+                    deadlines = dict(case.deadlines or {})
+                    deadlines["review_meeting"] = {"due": due_after(today, policy.timescales.review_meeting,
+                                                                    calendar).isoformat(), "met_on": None}
+                    case.deadlines = deadlines
+            return Change([LetterPlan("appeal_decision", to) for to in _both(case.basis == "on_behalf")],
+                          self._appeal_ctx(case), {"upheld": data.upheld}, [])
+
+        return self._apply(principal, ref, step, ("appeals",), version, change)
+
+    # ---------------------------------------------------------------- letters and links
+
+    def mark_printed(self, principal: Principal, ref: str, letter_id: str) -> dict[str, Any]:
+        case, _ = self._load(principal, ref, "spoc")
+        letter = next((l for l in self.repo.letters(ref) if l.letter_id == letter_id), None)
+        if letter is None or letter.status != "print_queued":
+            raise NotFound(f"{ref} letter {letter_id} in the print queue")
+        self.repo.mark_printed(letter, iso(self.clock()))
+        return {"reference": ref, "letter_id": letter_id, "status": "printed"}
+
+    def revoke_partner_link(self, principal: Principal, ref: str, request_id: str) -> dict[str, Any]:
+        self._load(principal, ref, "spoc")
+        request = self.repo.get_request(ref, request_id)
+        if request is None:
+            raise NotFound(f"{ref} request {request_id}")
+        self.repo.revoke_link(request)
+        log.info("partner_link_revoked", extra={"ref": ref, "step": request_id})
+        return {"reference": ref, "request_id": request_id, "status": "revoked"}

@@ -1,0 +1,163 @@
+"""What staff send for each step of a case, validated into plain-words errors naming each field
+(the same machinery as applications: every problem at once, 422)."""
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, Field, ValidationInfo
+from pydantic_core import PydanticCustomError
+
+from .schemas import LONG, MEDIUM, SHORT, InvalidInput, PastDate, _blank_to_none, _LABELS, _MISSING, _Model, _optional_text, _text, _validate
+
+
+def _any_date(value: Any, info: ValidationInfo) -> date:
+    """A real date, past or future (meetings and action deadlines are ahead)."""
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+        raise PydanticCustomError("date_format", "must be a date written as year-month-day, for example 2027-01-14")
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise PydanticCustomError("date_real", "must be a real date, for example 2027-01-14") from None
+
+
+def _clock_time(value: Any) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value.strip()):
+        raise PydanticCustomError("time", "must be a 24-hour time, for example 14:00")
+    return value.strip()
+
+
+AnyDate = Annotated[date, BeforeValidator(_any_date)]
+ClockTime = Annotated[str, BeforeValidator(_clock_time)]
+
+
+class StaffInvalid(InvalidInput):
+    pass
+
+
+class ConsentIn(_Model):
+    received_on: PastDate
+    evidence: Literal["written_consent", "power_of_attorney", "other_authority"]
+    note: _optional_text(MEDIUM)
+
+
+class MeetingIn(_Model):
+    date: AnyDate
+    time: ClockTime
+    place: _optional_text(SHORT)
+    online: bool = False
+    chair: _text(SHORT)
+    agencies: Annotated[list[_text(SHORT)], Field(min_length=3, max_length=20)]
+    victim_invited: bool
+    victim_not_invited_reason: _optional_text(MEDIUM)
+
+
+class DecisionIn(_Model):
+    decision: Literal["met", "not_met", "accepted_below_threshold"]
+    reasons: _text(LONG)
+    senior_officer: _optional_text(SHORT)
+    meeting: MeetingIn | None = None
+
+
+class ActionIn(_Model):
+    description: _text(MEDIUM)
+    agency: _text(SHORT)
+    lead_officer: _text(SHORT)
+    due_on: AnyDate
+    victim_agreed: bool
+
+
+class NotRecommendedIn(_Model):
+    description: _text(MEDIUM)
+    reason: _text(MEDIUM)
+
+
+class OutcomeIn(_Model):
+    held_on: PastDate
+    findings: _text(LONG)
+    recommendations: Annotated[list[_text(MEDIUM)], Field(max_length=30)] = []
+    actions: Annotated[list[ActionIn], Field(max_length=30)] = []
+    not_recommended: Annotated[list[NotRecommendedIn], Field(max_length=30)] = []
+
+
+class ActionUpdateIn(_Model):
+    status: Literal["open", "done", "not_viable"]
+    note: _text(MEDIUM)
+
+
+class CloseIn(_Model):
+    reason: _text(MEDIUM)
+
+
+class WithdrawIn(_Model):
+    reason: Literal["applicant_request", "victim_unreachable"]
+    note: _optional_text(MEDIUM)
+
+
+class RejectIn(_Model):
+    reason: Literal["anonymous", "vexatious", "service_complaint"]
+    note: _text(MEDIUM)
+
+
+class AppealIn(_Model):
+    against: Literal["threshold_decision", "review_outcome"]
+    lodged_on: PastDate
+    grounds: _text(LONG)
+
+
+class AppealDecisionIn(_Model):
+    upheld: bool
+    reasons: _text(LONG)
+
+
+class StaffApplicationIn(_Model):
+    channel: Literal["phone", "paper"]
+    application: dict[str, Any]
+
+
+class EmailIn(_Model):
+    email: Annotated[str, BeforeValidator(_blank_to_none)]
+
+
+_MISSING.update({
+    "reasons": "Give the reasons; they are sent to the applicant",
+    "decision": "Choose the decision: met, not_met or accepted_below_threshold",
+    "meeting.chair": "Enter who will chair the meeting",
+    "meeting.agencies": "Name the agencies attending (at least three)",
+    "agencies": "Name the agencies attending (at least three)",
+    "findings": "Enter the meeting's findings",
+    "held_on": "Enter the date the meeting was held",
+    "note": "Add a note saying what happened",
+    "grounds": "Enter the grounds of the appeal",
+    "lodged_on": "Enter the date the appeal was received",
+    "received_on": "Enter the date the consent arrived",
+})
+_LABELS.update({"agencies": "The agencies attending", "due_on": "The date the action is due", "time": "The time",
+                "date": "The meeting date"})
+
+
+def _cross(model: type, data: dict[str, Any]) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
+    if model is DecisionIn:
+        if data.get("decision") == "accepted_below_threshold" and not str(data.get("senior_officer") or "").strip():
+            problems.append(("senior_officer", "Name the senior officer who accepted the application below the threshold"))
+        if data.get("decision") == "not_met" and data.get("meeting"):
+            problems.append(("meeting", "A meeting is only arranged when the threshold is met"))
+    meeting = data.get("meeting") if model is DecisionIn else data if model is MeetingIn else None
+    if isinstance(meeting, dict):
+        prefix = "meeting." if model is DecisionIn else ""
+        if meeting.get("victim_invited") is False and not str(meeting.get("victim_not_invited_reason") or "").strip():
+            problems.append((f"{prefix}victim_not_invited_reason", "Say why the victim is not invited"))
+        if not meeting.get("online") and not str(meeting.get("place") or "").strip():
+            problems.append((f"{prefix}place", "Enter where the meeting is, or say it is online"))
+    if model is WithdrawIn and data.get("reason") == "victim_unreachable" and not str(data.get("note") or "").strip():
+        problems.append(("note", "Say what was done to reach the victim"))
+    return problems
+
+
+def validate_staff(model: type, data: Any, *, today: date) -> Any:
+    cross = _cross(model, data) if isinstance(data, dict) else []
+    return _validate(model, data, today, cross, StaffInvalid)
