@@ -23,7 +23,7 @@ from .domain.reference import new_reference
 from .domain.threshold import Assessment, Report, assess
 from .letters import LetterRenderer
 from .outbox import Person, compose_letters, deliver, working_email
-from .partner_returns import complainants_elsewhere, plan_requests_for, request_emails, request_records
+from .partner_returns import matter_history, plan_requests_for, request_emails, request_records
 from .schemas import ApplicationIn, validate_application
 
 log = logging.getLogger(__name__)
@@ -78,8 +78,9 @@ class Intake:
         plan = plan_intake(on_behalf=app.on_behalf, consent_given=app.victim_consent == "given",
                            received_on=today, policy=policy, calendar=calendar)
         matter = matter_key(policy.id, app.matter_postcode)
-        others = complainants_elsewhere(self.repo, None, matter, today, policy)
-        assessment = assess(reports_from(app), today, policy.threshold, other_complainants=others)
+        history = matter_history(self.repo, None, matter, today, policy)
+        assessment = assess(reports_from(app), today, policy.threshold, other_complainants=history.other_complainants,
+                            counts_after=history.counts_after)
         stored_application = app.model_dump(mode="json", exclude={"equalities"})
         planned = plan_requests_for(stored_application, policy, today) if plan.status == Status.ACKNOWLEDGED else []
         victim = Person.from_contact(stored_application["victim"])

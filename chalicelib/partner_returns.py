@@ -137,19 +137,27 @@ def reports_from_return(partner_name: str, answers: dict[str, Any]) -> list[Repo
     return out
 
 
+@dataclass(frozen=True)
+class MatterHistory:
+    other_complainants: list[str]
+    counts_after: date | None  # the latest previous review's outcome letter about the same matter
+
+
+def matter_history(repo: CaseRepository, case_ref: str | None, matter: str, applied_on: date,
+                   policy: Policy) -> MatterHistory:
+    since = add_months(applied_on, -policy.threshold.lookback_months).isoformat()
+    people, last_outcome = repo.matter_history(matter, case_ref, since)
+    return MatterHistory(people, date.fromisoformat(last_outcome) if last_outcome else None)
+
+
 def assess_case(case: CaseRecord, policy: Policy, returns: dict[str, PartnerReturnRecord],
-                other_complainants: list[str]) -> Assessment:
+                history: MatterHistory) -> Assessment:
     applied_on = date.fromisoformat(case.received_on)
     reports = reports_from_application(case.application)
     for record in returns.values():
         reports.extend(reports_from_return(record.partner_name, record.answers))
-    return assess(reports, applied_on, policy.threshold, other_complainants=other_complainants)
-
-
-def complainants_elsewhere(repo: CaseRepository, case_ref: str | None, matter: str, applied_on: date,
-                           policy: Policy) -> list[str]:
-    since = add_months(applied_on, -policy.threshold.lookback_months).isoformat()
-    return repo.other_complainants(matter, case_ref, since)
+    return assess(reports, applied_on, policy.threshold, other_complainants=history.other_complainants,
+                  counts_after=history.counts_after)
 
 
 # ---------------------------------------------------------------- the form
@@ -375,9 +383,9 @@ class PartnerReturns:
                                      answers=answers)
         latest = {**latest, request.request_id: record}
         applied_on = date.fromisoformat(case.received_on)
-        others = complainants_elsewhere(self.repo, case.ref, case.matter, applied_on, policy)
+        history = matter_history(self.repo, case.ref, case.matter, applied_on, policy)
         before = (case.pre_assessment or {}).get("result")
-        assessment = assess_case(case, policy, latest, others)
+        assessment = assess_case(case, policy, latest, history)
 
         request.status, request.latest_version, request.returned_at = "returned", version, iso(now)
         case.pre_assessment = assessment.to_dict()

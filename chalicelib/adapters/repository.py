@@ -171,10 +171,6 @@ class CaseRepository:
             latest[record.request_id] = record
         return latest
 
-    def return_versions(self, ref: str, request_id: str) -> list[PartnerReturnRecord]:
-        return list(PartnerReturnRecord.query(ref, PartnerReturnRecord.request_version.startswith(f"{request_id}#"),
-                                              consistent_read=True))
-
     def record_token_hash(self, request: PartnerRequestRecord, token_hash: str) -> None:
         """Store the hash of the link being sent. The token is deterministic, so a resend stores the
         same hash; a different one means the nonce changed (revoked) and the update is refused."""
@@ -199,19 +195,25 @@ class CaseRepository:
             for letter in letters:
                 tx.save(letter, condition=LetterRecord.ref.does_not_exist())
 
-    def other_complainants(self, matter: str, ref: str | None, since: str) -> list[str]:
-        """People who reported in other applications about the same matter since a date."""
+    def matter_history(self, matter: str, ref: str | None, since: str) -> tuple[list[str], str | None]:
+        """Other applications about the same matter: the people who reported in those received
+        since a date, and the date of the latest outcome letter (which restarts the count)."""
         people: list[str] = []
-        for key in CaseRecord.by_matter.query(matter, CaseRecord.received_on >= since):
+        last_outcome: str | None = None
+        for key in CaseRecord.by_matter.query(matter):
             if key.ref == ref:
                 continue
             other = self.get_case(key.ref)
             if other is None:
                 continue
-            application = other.application or {}
-            people.append(application.get("victim", {}).get("name", ""))
-            people.extend(i.get("reported_by", "") for i in application.get("incidents", []))
-        return [p for p in people if p]
+            sent_on = (other.outcome or {}).get("sent_on")
+            if sent_on and (last_outcome is None or sent_on > last_outcome):
+                last_outcome = sent_on
+            if other.received_on >= since:
+                application = other.application or {}
+                people.append(application.get("victim", {}).get("name", ""))
+                people.extend(i.get("reported_by", "") for i in application.get("incidents", []))
+        return [p for p in people if p], last_outcome
 
     # ---------------------------------------------------------------- letter delivery
 

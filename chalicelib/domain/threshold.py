@@ -97,10 +97,14 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def _check_report(i: int, r: Report, applied_on: date, rules: Threshold) -> ReportFinding:
+def _check_report(i: int, r: Report, applied_on: date, rules: Threshold, counts_after: date | None) -> ReportFinding:
     window_start = add_months(applied_on, -rules.lookback_months)
     reasons: list[str] = []
     counts: bool | None = True
+    if counts_after is not None and r.reported_on <= counts_after:
+        counts = False
+        reasons.append(f"reported on {r.reported_on.isoformat()}, before the outcome of the previous case review "
+                       f"about this matter ({counts_after.isoformat()}), which restarted the count")
     if r.reported_on < window_start or r.reported_on > applied_on:
         counts = False
         reasons.append(f"reported on {r.reported_on.isoformat()}, outside the {rules.lookback_months} months before the application")
@@ -138,14 +142,17 @@ def assess(
     rules: Threshold,
     *,
     other_complainants: Iterable[str] = (),
+    counts_after: date | None = None,
 ) -> Assessment:
     """Check reports against the area's rules.
 
     `other_complainants` are people who separately reported similar ASB in other applications
-    about the same matter (used by the several-complainants rule).
+    about the same matter (used by the several-complainants rule). `counts_after` is the date of
+    the last case review's outcome letter about the same matter: it restarts the qualifying
+    period, so only reports made after it count.
     """
     reports = list(reports)
-    findings = tuple(_check_report(i, r, applied_on, rules) for i, r in enumerate(reports))
+    findings = tuple(_check_report(i, r, applied_on, rules, counts_after) for i, r in enumerate(reports))
     counted = [(r, f) for r, f in zip(reports, findings) if f.counts]
     uncertain = [(r, f) for r, f in zip(reports, findings) if f.counts is None]
 

@@ -356,3 +356,17 @@ def test_print_queue_and_marking_a_letter_printed(client, token):
     assert queue[0]["html"].lstrip().lower().startswith("<!doctype html>")
     assert call(client, "POST", f"/cases/{ref}/letters/01/printed", spoc).status_code == 200
     assert call(client, "GET", "/print-queue", spoc).json_body["letters"] == []
+
+
+def test_a_new_application_after_a_review_counts_only_later_complaints(client, token, clock):
+    """The outcome letter restarts the qualifying period for the same matter (same place)."""
+    spoc = token("spoc", "derbyshire")
+    first = apply(client, example_application(TODAY))
+    call(client, "POST", f"/cases/{first}/threshold-decision", spoc, {"decision": "met", "reasons": "Met.", "meeting": MEETING})
+    call(client, "POST", f"/cases/{first}/outcome", spoc, {"held_on": "2026-12-21", "findings": "No further action."})
+    clock.set("2027-01-25T10:00:00+00:00")
+    again = example_application(TODAY)  # the same complaints, all made before the outcome letter
+    second = apply(client, again)
+    assessment = CaseRecord.get(second).pre_assessment
+    assert assessment["result"] == "not_met"
+    assert any("previous case review" in reason for r in assessment["reports"] for reason in r["reasons"])

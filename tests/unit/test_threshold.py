@@ -616,3 +616,15 @@ def test_to_dict_does_not_change_the_assessment() -> None:
     a.to_dict()
     assert a.reports[0].happened_on == date(2027, 3, 1)
     assert isinstance(a.reports[0].reasons, tuple)
+
+
+def test_an_outcome_letter_restarts_the_count_for_the_same_matter():
+    """Reports made on or before the previous review's outcome letter no longer count."""
+    applied = date(2026, 12, 21)
+    reports = [Report(happened_on=d, reported_on=d, reported_by="Sam", reported_to="Police", how_reported="phone")
+               for d in (date(2026, 10, 1), date(2026, 11, 1), date(2026, 11, 20), date(2026, 12, 10))]
+    before = assess(reports, applied, Threshold())
+    after = assess(reports, applied, Threshold(), counts_after=date(2026, 11, 1))
+    assert before.result == "met" and after.result == "not_met"
+    late = [f for f in after.reports if f.counts is False]
+    assert len(late) == 2 and "previous case review" in late[0].reasons[0] and "2026-11-01" in late[0].reasons[0]
