@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import logging
 
-from chalice import Chalice, Response
+from chalice import Chalice, Cron, Response
 
 from chalicelib import logs
 
@@ -343,6 +343,27 @@ def list_appeals():
 
 
 _register_steps()
+
+
+# ---------------------------------------------------------------- the scheduled deadline sweep
+
+# EventBridge cron is UTC: hourly 06:00-19:00 UTC, Monday to Friday, covers 07:00-19:00 London in
+# both GMT and BST. The handler decides by London time.
+@app.schedule(Cron("0", "6-19", "?", "*", "MON-FRI", "*"), name="deadline_sweep")
+def deadline_sweep(event):
+    """Takes "now" from the event, so any date can be driven (tests, `make sweep AT=...`)."""
+    from datetime import datetime, timezone
+
+    from chalicelib import wiring
+    from chalicelib.domain.deadlines import in_working_hours
+
+    now = datetime.fromisoformat(event.time.replace("Z", "+00:00")) if event.time else datetime.now(timezone.utc)
+    if not in_working_hours(now):
+        log.info("sweep_skipped_outside_working_hours")
+        return {"skipped": True}
+    report = wiring.sweep().run(now)
+    return {"skipped": False, "cases_checked": report.cases_checked, "effects": report.effects,
+            "letters_retried": report.letters_retried, "letters_failed": report.letters_failed}
 
 
 @app.route("/openapi.json", methods=["GET"], cors=True)

@@ -212,6 +212,7 @@ class CaseWork:
         today = london_date(now)
         done = change(case, policy, today)
         case.status = to_status.value
+        case.check_soon(iso(now))
         letters = self._letters(case, policy, done, today, now)
         audit = AuditEvent(ref, (case.version or 0) + 1, at=iso(now), actor=principal.actor, action=step,
                            from_status=from_status.value, to_status=to_status.value, detail=done.detail)

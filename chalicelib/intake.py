@@ -86,6 +86,8 @@ class Intake:
         victim = Person.from_contact(stored_application["victim"])
         applicant = Person.from_contact(stored_application["applicant"]) if app.on_behalf and app.applicant else victim
         deadlines = {name: {"due": due.isoformat(), "met_on": None} for name, due in plan.deadlines.items()}
+        if plan.status == Status.ACKNOWLEDGED:
+            deadlines["acknowledge"]["met_on"] = today.isoformat()  # the acknowledgement goes out now
 
         def build(ref: str) -> NewCase:
             case = CaseRecord(
@@ -93,6 +95,7 @@ class Intake:
                 received_at=iso(now), received_on=today.isoformat(), application=stored_application,
                 pre_assessment=assessment.to_dict(), deadlines=deadlines, matter=matter,
             )
+            case.check_soon(iso(now))
             audit = AuditEvent(ref, 1, at=iso(now), actor=actor, action=plan.step, from_status=None,
                                to_status=plan.status.value,
                                detail={"channel": channel, "pre_assessment": assessment.result})

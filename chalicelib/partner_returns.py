@@ -389,6 +389,7 @@ class PartnerReturns:
 
         request.status, request.latest_version, request.returned_at = "returned", version, iso(now)
         case.pre_assessment = assessment.to_dict()
+        case.check_soon(iso(now))  # this partner needs no more chasing
         outstanding = [r for r in self.repo.requests(case.ref)
                        if r.request_id != request.request_id and r.status in ("requested", "no_address")]
         letters: list[LetterRecord] = []

@@ -21,6 +21,7 @@ from .resources import policies_dir
 if TYPE_CHECKING:
     from .auth import TokenVerifier
     from .casework import CaseWork
+    from .sweep import Sweep
 
 
 @lru_cache(maxsize=1)
@@ -71,6 +72,14 @@ def casework() -> "CaseWork":
 
 
 @lru_cache(maxsize=1)
+def sweep() -> "Sweep":
+    from .sweep import Sweep
+
+    return Sweep(policies=policies(), renderer=renderer(), repo=repository(), mailer=SesMailer(),
+                 link_for=link_for_letter(links(), repository()))
+
+
+@lru_cache(maxsize=1)
 def verifier() -> "TokenVerifier":
     from .auth import verifier_from_environment
 
@@ -78,5 +87,5 @@ def verifier() -> "TokenVerifier":
 
 
 def reset() -> None:
-    for cached in (renderer, policies, links, repository, intake, partner_returns, casework, verifier):
+    for cached in (renderer, policies, links, repository, intake, partner_returns, casework, sweep, verifier):
         getattr(cached, "cache_clear", lambda: None)()  # tests may stand in a plain function

@@ -15,7 +15,7 @@ from chalicelib.adapters.tables import ALL_TABLES, table_suffix
 
 OUT = Path(__file__).resolve().parent / "resources.json"
 # The Lambda functions chalice generates; each gets the table prefix.
-FUNCTIONS = ("APIHandler", "StaffAuth")
+FUNCTIONS = ("APIHandler", "StaffAuth", "DeadlineSweep")
 
 # The staff identity provider (Amazon Cognito or Microsoft Entra ID), given when the stack is deployed.
 PARAMETERS = {

@@ -17,6 +17,7 @@ from .tables import (
     EqualitiesRecord,
     IdempotencyRecord,
     LetterRecord,
+    NoticeRecord,
     PartnerRequestRecord,
     PartnerReturnRecord,
 )
@@ -214,6 +215,44 @@ class CaseRepository:
                 people.append(application.get("victim", {}).get("name", ""))
                 people.extend(i.get("reported_by", "") for i in application.get("incidents", []))
         return [p for p in people if p], last_outcome
+
+    # ---------------------------------------------------------------- the scheduled sweep
+
+    def notices(self, ref: str) -> list[NoticeRecord]:
+        return list(NoticeRecord.query(ref, consistent_read=True))
+
+    def claim_notice(self, notice: NoticeRecord, letters: list[LetterRecord]) -> bool:
+        """Claim an effect and store its emails in one transaction. False: another sweep has it."""
+        try:
+            with TransactWrite(connection=self._connection()) as tx:
+                tx.save(notice, condition=NoticeRecord.ref.does_not_exist())
+                for letter in letters:
+                    tx.save(letter, condition=LetterRecord.ref.does_not_exist())
+        except TransactWriteError as exc:
+            if exc.cause_response_code == "TransactionCanceledException":
+                return False
+            raise
+        return True
+
+    def set_next_check(self, ref: str, at: str | None) -> None:
+        """Move (or clear) when the sweep next looks at a case. Not a change to the case, so it
+        does not bump the version staff edit against."""
+        connection = CaseRecord._get_connection()  # noqa: SLF001 - a plain update, no version logic
+        if at is None:
+            actions = [CaseRecord.due_area.remove(), CaseRecord.next_check_at.remove()]
+        else:
+            actions = [CaseRecord.next_check_at.set(at)]
+        connection.update_item(ref, actions=actions, condition=CaseRecord.ref.exists())
+
+    def give_up_letter(self, letter: LetterRecord) -> bool:
+        """After the last attempt: out of the retry index, flagged failed for the SPOC."""
+        try:
+            letter.update(actions=[LetterRecord.status.set("failed"), LetterRecord.retry_area.remove(),
+                                   LetterRecord.retry_at.remove()],
+                          condition=(LetterRecord.status == "pending") & (LetterRecord.retry_at == letter.retry_at))
+        except UpdateError:
+            return False
+        return True
 
     # ---------------------------------------------------------------- letter delivery
 

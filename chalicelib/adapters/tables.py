@@ -68,6 +68,18 @@ class AppealIndex(GlobalSecondaryIndex):
     appeal_lodged_on = UnicodeAttribute(range_key=True)
 
 
+class DueIndex(GlobalSecondaryIndex):
+    """What the scheduled sweep reads: cases with something due, by when. Sparse: a case with
+    nothing pending carries no due_area, so the sweep's cost grows with due work, not history."""
+
+    class Meta:
+        index_name = "due-checks"
+        projection = KeysOnlyProjection()
+
+    due_area = UnicodeAttribute(hash_key=True)
+    next_check_at = UnicodeAttribute(range_key=True)
+
+
 class CaseRecord(Model):
     """One Community Trigger case: the application, its state, deadlines and pre-assessment."""
 
@@ -97,10 +109,17 @@ class CaseRecord(Model):
     appeal_window_closes = UnicodeAttribute(null=True)  # last day to appeal the latest decision letter
     appeal_area = UnicodeAttribute(null=True)
     appeal_lodged_on = UnicodeAttribute(null=True)
+    due_area = UnicodeAttribute(null=True)
+    next_check_at = UnicodeAttribute(null=True)  # UTC instant the sweep must look at this case
     version = VersionAttribute()
     by_matter = MatterIndex()
     by_area = AreaIndex()
     appeals = AppealIndex()
+    due_checks = DueIndex()
+
+    def check_soon(self, now: str) -> None:
+        """Any change may create or move a deadline: the next sweep looks and sets the exact time."""
+        self.due_area, self.next_check_at = self.area, now
 
 
 class AuditEvent(Model):
@@ -238,8 +257,23 @@ class PartnerReturnRecord(Model):
     answers = JSONAttribute()
 
 
+class NoticeRecord(Model):
+    """A reminder, alert, chaser, escalation or record the sweep made. Written with a condition
+    that it does not exist yet, in the same transaction as its email: the claim that makes each
+    effect happen once, and the record of it in the case's timeline."""
+
+    class Meta(_Meta):
+        table_name = _table_name("notices")
+
+    ref = UnicodeAttribute(hash_key=True)
+    key = UnicodeAttribute(range_key=True)
+    kind = UnicodeAttribute()
+    at = UnicodeAttribute()
+    detail = JSONAttribute(null=True)
+
+
 ALL_TABLES: tuple[Type[Model], ...] = (CaseRecord, AuditEvent, LetterRecord, IdempotencyRecord, EqualitiesRecord,
-                                       PartnerRequestRecord, PartnerReturnRecord)
+                                       PartnerRequestRecord, PartnerReturnRecord, NoticeRecord)
 
 
 def table_suffix(model: Type[Model]) -> str:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import time
 from typing import Iterator
 
 import pytest
@@ -91,3 +92,35 @@ def outbox(aws):
         return [m for m in sent if to is None or to in m.destinations.get("ToAddresses", [])]
 
     return messages
+
+
+ISSUER, AUDIENCE = "https://login.example.test/tenant", "community-trigger"
+
+
+@pytest.fixture(scope="session")
+def key():
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@pytest.fixture
+def token(key, wired, clock, monkeypatch):
+    """Mints tokens as the identity provider would; the app trusts this key for the issuer."""
+    import jwt
+
+    from chalicelib.auth import TokenVerifier
+
+    verifier = TokenVerifier(ISSUER, AUDIENCE, keys=lambda kid: key.public_key())
+    monkeypatch.setattr(wired, "verifier", lambda: verifier)
+
+    def mint(role: str | list[str] = "spoc", areas: str | list[str] = "derbyshire", *, expired: bool = False,
+             audience: str = AUDIENCE, name: str = "Pat SPOC", signer=None) -> str:
+        now = int(time.time())
+        claims = {"sub": f"user-{name.split()[0].lower()}", "name": name, "iss": ISSUER, "aud": audience,
+                  "iat": now - 60, "exp": now - 30 if expired else now + 600,
+                  "roles": [role] if isinstance(role, str) else role,
+                  "areas": [areas] if isinstance(areas, str) else areas}
+        return "Bearer " + jwt.encode(claims, signer or key, algorithm="RS256", headers={"kid": "test"})
+
+    return mint

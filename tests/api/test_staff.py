@@ -3,45 +3,18 @@ whole process with its letters, appeals, illegal steps and concurrent edits."""
 from __future__ import annotations
 
 import json
-import time
 from datetime import date
 
-import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from app import app
 from chalicelib.adapters.tables import AuditEvent, CaseRecord, LetterRecord, PartnerRequestRecord
-from chalicelib.auth import TokenVerifier
 from chalicelib.openapi import example_application, example_on_behalf
 
 TODAY = date(2026, 12, 21)
-ISSUER, AUDIENCE = "https://login.example.test/tenant", "community-trigger"
 PUBLIC = {("/applications", "POST"), ("/openapi.json", "GET"), ("/partner/{token}", "GET"),
           ("/partner/{token}", "POST"), ("/assets/partner.css", "GET")}
-
-
-@pytest.fixture(scope="module")
-def key():
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
-@pytest.fixture
-def token(key, wired, clock, monkeypatch):
-    """Mints tokens as the identity provider would; the app trusts this key for the issuer."""
-    verifier = TokenVerifier(ISSUER, AUDIENCE, keys=lambda kid: key.public_key())
-    monkeypatch.setattr(wired, "verifier", lambda: verifier)
-
-    def mint(role: str | list[str] = "spoc", areas: str | list[str] = "derbyshire", *, expired: bool = False,
-             audience: str = AUDIENCE, name: str = "Pat SPOC", signer=None) -> str:
-        now = int(time.time())
-        claims = {"sub": f"user-{name.split()[0].lower()}", "name": name, "iss": ISSUER, "aud": audience,
-                  "iat": now - 60, "exp": now - 30 if expired else now + 600,
-                  "roles": [role] if isinstance(role, str) else role,
-                  "areas": [areas] if isinstance(areas, str) else areas}
-        return "Bearer " + jwt.encode(claims, signer or key, algorithm="RS256", headers={"kid": "test"})
-
-    return mint
 
 
 def call(client, method, path, auth=None, body=None, headers=None):
