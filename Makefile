@@ -13,13 +13,14 @@ export PORT MOTO_PORT OUTBOX_PORT
 ROLE ?= spoc
 AREA ?= derbyshire
 
-.PHONY: run test unit venv package template example token clean help
+.PHONY: run test unit venv package template example token sweep clean help
 
 help:
 	@echo "make run      start everything locally (API, AWS stand-in, outbox) and print the URLs"
 	@echo "make test     create .venv, install pinned dependencies, run every test"
 	@echo "make unit     only the fast domain tests"
 	@echo "make example  post the OpenAPI example application to a running 'make run'"
+	@echo "make sweep    run the deadline sweep once against 'make run': make sweep AT=2026-12-24T09:00"
 	@echo "make token    print a staff token for the local stack: make token ROLE=spoc AREA=hart"
 	@echo "make package  build build/package/deployment.zip and sam.json with chalice package"
 	@echo "make template rebuild infra/resources.json from the table models"
@@ -44,6 +45,9 @@ unit: $(STAMP)
 
 example: $(STAMP)
 	$(BIN)/python -m infra.post_example
+
+sweep: $(STAMP)
+	$(BIN)/python -m infra.sweep $(if $(AT),--at "$(AT)",)
 
 token: $(STAMP)
 	@$(BIN)/python -m infra.dev_issuer --role "$(ROLE)" --area "$(AREA)" $(if $(NAME),--name "$(NAME)",)

@@ -328,6 +328,24 @@ def revoke_partner_link(ref, request_id):
     return run_staff(lambda p: wiring.casework().revoke_partner_link(p, ref, request_id))
 
 
+@staff("/reports/deadlines", ["GET"])
+def deadline_report():
+    from chalicelib import wiring
+    from chalicelib.schemas import InvalidInput
+
+    params = app.current_request.query_params or {}
+    year = params.get("year")
+
+    def action(principal):
+        if not params.get("area"):
+            raise InvalidInput([{"field": "area", "message": "Choose an area, e.g. ?area=hart"}])
+        if year is not None and not (year.isdigit() and 2014 <= int(year) <= 2100):
+            raise InvalidInput([{"field": "year", "message": "The year must be like 2026 (the first year of a financial year)"}])
+        return wiring.casework().deadline_report(principal, params["area"], int(year) if year else None)
+
+    return run_staff(action)
+
+
 @staff("/print-queue", ["GET"])
 def print_queue():
     from chalicelib import wiring

@@ -39,6 +39,16 @@ log = logging.getLogger(__name__)
 SOON_WORKING_DAYS = 3
 
 
+def reporting_year(basis: str, year: int | None, today: date) -> tuple[date, date]:
+    """The area's reporting year: financial (1 April to 31 March, named by its first year) or
+    calendar. Without a year, the one containing today."""
+    if basis == "calendar":
+        y = year if year is not None else today.year
+        return date(y, 1, 1), date(y, 12, 31)
+    y = year if year is not None else (today.year if today.month >= 4 else today.year - 1)
+    return date(y, 4, 1), date(y + 1, 3, 31)
+
+
 class NotFound(Exception):
     pass
 
@@ -148,6 +158,36 @@ class CaseWork:
                             "overdue": overdue, "due_soon": due_soon})
         return out
 
+    def deadline_report(self, principal: Principal, area: str, year: int | None) -> dict[str, Any]:
+        """Per area and reporting year: each deadline met on time, met late, missed or still
+        pending, counted over the cases received that year; and the cases overdue now."""
+        if area not in self.policies:
+            raise NotFound(area)
+        if not principal.has_role("spoc", "appeals") or not principal.covers(area):
+            raise Forbidden(area)
+        policy = self.policies[area]
+        today = london_date(self.clock())
+        start, end = reporting_year(policy.area.reporting_year, year, today)
+        counts: dict[str, dict[str, int]] = {}
+        for item in CaseRecord.by_area.query(area, CaseRecord.received_on.between(start.isoformat(), end.isoformat())):
+            for name, d in (item.deadlines or {}).items():
+                if not d.get("due"):
+                    continue
+                name = "action" if name.startswith("action_") else name
+                due, met_on = date.fromisoformat(d["due"]), d.get("met_on")
+                if met_on:
+                    result = "met" if date.fromisoformat(met_on) <= due else "met_late"
+                else:
+                    result = "missed" if due < today else "pending"
+                bucket = counts.setdefault(name, {"met": 0, "met_late": 0, "missed": 0, "pending": 0})
+                bucket[result] += 1
+        overdue = [{"reference": c["reference"], "status": c["status"], "overdue": c["overdue"]}
+                   for c in self.list_cases(Principal(principal.subject, principal.name, frozenset({"spoc"}),
+                                                      frozenset({area})), due="overdue")]
+        return {"area": area, "reporting_year": {"basis": policy.area.reporting_year, "from": start.isoformat(),
+                                                 "to": end.isoformat()},
+                "deadlines": counts, "overdue_now": overdue, "generated_on": today.isoformat()}
+
     def detail(self, principal: Principal, ref: str) -> dict[str, Any]:
         case, policy = self._load(principal, ref, "spoc", "appeals")
         returns = self.repo.latest_returns(ref)
@@ -170,6 +210,8 @@ class CaseWork:
                          "attempts": l.attempts} for l in self.repo.letters(ref)],
             "timeline": [{"at": e.at, "actor": e.actor, "action": e.action, "from": e.from_status, "to": e.to_status,
                           "detail": e.detail} for e in self.repo.audit(ref)],
+            # What the scheduled sweep did: reminders, missed-deadline alerts, chasers, escalations.
+            "notices": [{"at": n.at, "kind": n.kind, "key": n.key, "detail": n.detail} for n in self.repo.notices(ref)],
         }
 
     def print_queue(self, principal: Principal) -> list[dict[str, Any]]:

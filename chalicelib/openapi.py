@@ -164,6 +164,8 @@ STAFF_ROUTES = [
     ("/cases/{ref}/letters/{letter_id}/printed", "post", "Mark a letter from the print queue as posted", None, "spoc"),
     ("/cases/{ref}/partner-requests/{request_id}/revoke", "post", "Revoke a partner's link", None, "spoc"),
     ("/print-queue", "get", "Letters waiting to be printed and posted, in my areas", None, "spoc"),
+    ("/reports/deadlines", "get", "Deadline report for an area and reporting year (?area=&year=): each deadline met, "
+     "met late, missed or pending; and the cases overdue now", None, "spoc, appeals"),
     ("/appeals", "get", "Cases with an appeal, in the areas I cover", None, "appeals"),
 ]
 

@@ -32,6 +32,7 @@ HOST = os.environ.get("HOST", "127.0.0.1")
 API_PORT = int(os.environ.get("PORT", "8000"))
 MOTO_PORT = int(os.environ.get("MOTO_PORT", "5000"))
 OUTBOX_PORT = int(os.environ.get("OUTBOX_PORT", "8025"))
+SWEEP_EVERY = int(os.environ.get("SWEEP_EVERY", "60"))  # seconds; 0 turns the local timer off
 REGION = "eu-west-2"
 PREFIX = os.environ.get("TABLE_PREFIX", "ct-local")
 
@@ -306,6 +307,33 @@ def wait_for(url: str, process: subprocess.Popen, seconds: float = 60) -> None:
     raise SystemExit(1)
 
 
+def start_sweep_timer() -> threading.Event:
+    """`chalice local` never runs @app.schedule handlers: this timer stands in for EventBridge,
+    calling the same sweep with the time now (working hours apply, as in AWS)."""
+    stop = threading.Event()
+
+    def loop() -> None:
+        from chalicelib import wiring
+        from chalicelib.clock import utc_now
+        from chalicelib.domain.deadlines import in_working_hours
+
+        while not stop.wait(SWEEP_EVERY):
+            now = utc_now()
+            if not in_working_hours(now):
+                continue
+            try:
+                report = wiring.sweep().run(now)
+            except Exception as exc:  # noqa: BLE001 - keep the timer alive; the next tick retries
+                print(f"sweep failed: {type(exc).__name__}", file=sys.stderr, flush=True)
+                continue
+            if report.effects or report.letters_retried:
+                say(f"sweep {now:%H:%M} UTC: {report.effects} retried {report.letters_retried} letter(s)")
+
+    if SWEEP_EVERY > 0:
+        threading.Thread(target=loop, daemon=True, name="sweep").start()
+    return stop
+
+
 def main() -> int:
     policies = check_policies()
     busy = [f"{name} {port}" for name, port in (("PORT", API_PORT), ("MOTO_PORT", MOTO_PORT), ("OUTBOX_PORT", OUTBOX_PORT))
@@ -318,6 +346,7 @@ def main() -> int:
     provision(policies)
     dev_issuer.private_key()  # create the signing key before anyone asks for a token
     outbox = start_outbox(sorted(policies))
+    sweeping = start_sweep_timer()
     api = start_api()
 
     def stop(*_: Any) -> None:
@@ -327,6 +356,7 @@ def main() -> int:
                 api.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 os.killpg(api.pid, signal.SIGKILL)
+        sweeping.set()
         outbox.shutdown()
         moto.stop()
         raise SystemExit(0)
@@ -343,6 +373,8 @@ def main() -> int:
     say(f"  AWS endpoint   http://{HOST}:{MOTO_PORT}   (DynamoDB tables {PREFIX}-*, SES, SSM)")
     say(f"  Areas          {', '.join(sorted(policies))}")
     say(f"  Staff sign-in  development issuer {dev_issuer.issuer_url()}; `make token ROLE=spoc AREA=hart` prints a token")
+    say(f"  Deadline sweep every {SWEEP_EVERY}s in working hours (SWEEP_EVERY=0 turns it off); "
+        "`make sweep AT=2026-12-24T09:00` runs one at any time")
     say("Try it: `make example` posts the OpenAPI example application. Press Ctrl+C to stop.")
     say("READY")
     while api.poll() is None:

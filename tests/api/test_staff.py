@@ -79,15 +79,15 @@ def test_wrong_role_or_area_is_403_on_every_staff_route(client, token):
         body = {} if method == "POST" else None
         if path == "/cases" and method == "POST":
             body = {"channel": "phone", "application": example_application(TODAY)}
-        if path == "/cases" and method == "GET":
-            url = "/cases?area=derbyshire"
+        if path in ("/cases", "/reports/deadlines") and method == "GET":
+            url = f"{path}?area=derbyshire"
         checks = [nobody]
-        if "{ref}" in path or path == "/cases":
+        if "{ref}" in path or path in ("/cases", "/reports/deadlines"):
             checks.append(spoc_elsewhere)  # the wrong area
         appeal_route = path in ("/appeals",) or "appeal" in path
         checks.append(spoc_here if appeal_route else appeals_here)  # the wrong role
-        if path == "/cases/{ref}" and method == "GET":
-            checks.remove(appeals_here)  # the appeals body may read a case of its area
+        if (path, method) in (("/cases/{ref}", "GET"), ("/reports/deadlines", "GET")):
+            checks.remove(appeals_here)  # the appeals body may read these for its areas
         for auth in checks:
             response = call(client, method, url, auth, body)
             assert response.status_code == 403, (method, path, response.status_code, response.body[:200])

@@ -220,3 +220,21 @@ def test_an_ended_case_leaves_the_due_index(client, wired):
     sweep_at(client, "2026-12-21T11:00:00Z")
     stored = CaseRecord.get(ref)
     assert stored.due_area is None and stored.next_check_at is None
+
+
+def test_deadline_report_counts_met_late_missed_and_lists_overdue(client, token, clock):
+    spoc = token("spoc", "derbyshire")
+    on_time, late, waiting = apply(client), apply(client), apply(client)
+    headers = {"Content-Type": "application/json", "Authorization": spoc}
+    decide = json.dumps({"decision": "not_met", "reasons": "Too few complaints."})
+    client.http.post(f"/cases/{on_time}/threshold-decision", headers=headers, body=decide)
+    clock.set("2027-01-20T10:00:00+00:00")  # past the 14 January decision deadline
+    client.http.post(f"/cases/{late}/threshold-decision", headers=headers, body=decide)
+    report = client.http.get("/reports/deadlines?area=derbyshire&year=2026", headers=headers).json_body
+    assert report["reporting_year"] == {"basis": "financial", "from": "2026-04-01", "to": "2027-03-31"}
+    assert report["deadlines"]["threshold_decision"] == {"met": 1, "met_late": 1, "missed": 1, "pending": 0}
+    assert report["deadlines"]["acknowledge"]["met"] == 3
+    assert [c["reference"] for c in report["overdue_now"]] == [waiting]
+    assert client.http.get("/reports/deadlines?area=derbyshire&year=26", headers=headers).status_code == 422
+    other = token("spoc", "hart")
+    assert client.http.get("/reports/deadlines?area=derbyshire", headers={"Authorization": other}).status_code == 403
