@@ -363,6 +363,72 @@ def list_appeals():
 _register_steps()
 
 
+# ---------------------------------------------------------------- published statutory counts (public)
+
+STATS_CACHE = "public, max-age=300"
+
+
+def cached(body: str, content_type: str) -> Response:
+    """ETag from the body (whose generated_at only moves when a count moves), 304 when unchanged."""
+    import hashlib
+
+    etag = '"' + hashlib.sha256(body.encode()).hexdigest()[:32] + '"'
+    headers = {"ETag": etag, "Cache-Control": STATS_CACHE, "Vary": "Accept-Encoding"}
+    if etag in [t.strip() for t in (app.current_request.headers.get("if-none-match") or "").split(",")]:
+        return Response(body="", status_code=304, headers=headers)
+    return Response(body=body, status_code=200, headers={**headers, "Content-Type": content_type})
+
+
+def stats_data():
+    """Read ?area= (or ?appeals_body=) and ?year=; answer a problem for anything malformed."""
+    from chalicelib import wiring
+    from chalicelib.published import UnknownArea
+
+    params = app.current_request.query_params or {}
+    area, body, year = params.get("area"), params.get("appeals_body"), params.get("year")
+    if not area and not body:
+        return None, problem(400, "Say which area", [{"field": "area", "message": "Add ?area=<area id>, e.g. ?area=hart"}])
+    if year is not None and not (year.isdigit() and len(year) == 4 and 2014 <= int(year) <= 2100):
+        return None, problem(400, "The year is not valid", [{"field": "year", "message": "Give the year as four digits, e.g. 2026"}])
+    service = wiring.published()
+    try:
+        policies = service.areas_for(area, body)
+    except UnknownArea:
+        field = "area" if area else "appeals_body"
+        return None, problem(404, "Unknown area", [{"field": field, "message": f"There is no area or appeals body '{area or body}' here"}])
+    return service.read(policies, int(year) if year else None), None
+
+
+@app.route("/stats", methods=["GET"], cors=True)
+def stats_json():
+    data, error = stats_data()
+    return error or cached(json.dumps(data), "application/json")
+
+
+@app.route("/stats.csv", methods=["GET"], cors=True)
+def stats_csv():
+    from chalicelib.published import PublishedStats
+
+    data, error = stats_data()
+    return error or cached(PublishedStats.csv(data), "text/csv; charset=utf-8")
+
+
+@app.route("/stats/fragment.html", methods=["GET"], cors=True)
+def stats_fragment():
+    from chalicelib import wiring
+
+    data, error = stats_data()
+    return error or cached(wiring.renderer().render_page("stats_fragment", {"data": data}), "text/html; charset=utf-8")
+
+
+@app.route("/stats/widget.js", methods=["GET"], cors=True)
+def stats_widget():
+    from chalicelib.resources import templates_dir
+
+    script = (templates_dir() / "pages" / "stats-widget.js").read_text(encoding="utf-8")
+    return cached(script, "text/javascript; charset=utf-8")
+
+
 # ---------------------------------------------------------------- the scheduled deadline sweep
 
 # EventBridge cron is UTC: hourly 06:00-19:00 UTC, Monday to Friday, covers 07:00-19:00 London in

@@ -12,12 +12,13 @@ from typing import Any, Callable
 
 from pynamodb.exceptions import TransactWriteError
 
-from .adapters.repository import CaseRepository
+from .adapters.repository import CaseRepository, CountChange
 from .adapters.tables import AuditEvent, CaseRecord, LetterRecord, PartnerRequestRecord
 from .auth import Principal
 from .clock import iso, london_date
 from .domain.case import IllegalStep, LetterPlan, Status, allowed_steps, calendar_for, due_after, next_status
 from .domain.policy import Policy
+from .domain.stats import reporting_year_of, step_counts, year_bounds
 from .letters import LetterRenderer
 from .outbox import Person, compose_letters, deliver
 from .partner_returns import plan_requests_for, request_emails, request_records
@@ -40,13 +41,9 @@ SOON_WORKING_DAYS = 3
 
 
 def reporting_year(basis: str, year: int | None, today: date) -> tuple[date, date]:
-    """The area's reporting year: financial (1 April to 31 March, named by its first year) or
-    calendar. Without a year, the one containing today."""
-    if basis == "calendar":
-        y = year if year is not None else today.year
-        return date(y, 1, 1), date(y, 12, 31)
-    y = year if year is not None else (today.year if today.month >= 4 else today.year - 1)
-    return date(y, 4, 1), date(y + 1, 3, 31)
+    """The area's reporting year (financial, named by its first year, or calendar); without a
+    year, the one containing today."""
+    return year_bounds(year if year is not None else reporting_year_of(today, basis), basis)
 
 
 class NotFound(Exception):
@@ -258,9 +255,11 @@ class CaseWork:
         letters = self._letters(case, policy, done, today, now)
         audit = AuditEvent(ref, (case.version or 0) + 1, at=iso(now), actor=principal.actor, action=step,
                            from_status=from_status.value, to_status=to_status.value, detail=done.detail)
+        counts = CountChange(case.area, reporting_year_of(today, policy.area.reporting_year),
+                             step_counts(step, done.detail), iso(now))
         try:
             self.repo.save_step(case=case, audit=audit, letters=letters + [i for i in done.extra_items if isinstance(i, LetterRecord)],
-                                items=[i for i in done.extra_items if not isinstance(i, LetterRecord)])
+                                items=[i for i in done.extra_items if not isinstance(i, LetterRecord)], counts=counts)
         except TransactWriteError as exc:
             if exc.cause_response_code != "TransactionCanceledException":
                 raise

@@ -13,13 +13,14 @@ from datetime import date, datetime
 from typing import Any, Callable
 
 from .adapters.mailer import Mailer
-from .adapters.repository import CaseRepository, Created, IdempotencyKey, NewCase
+from .adapters.repository import CaseRepository, CountChange, Created, IdempotencyKey, NewCase
 from .adapters.tables import AuditEvent, CaseRecord, EqualitiesRecord, LetterRecord, PartnerRequestRecord
 from .clock import iso, london_date
 from .domain.case import IntakePlan, Status, calendar_for, plan_intake
 from .domain.partners import matter_key
 from .domain.policy import Policy
 from .domain.reference import new_reference
+from .domain.stats import reporting_year_of, step_counts
 from .domain.threshold import Assessment, Report, assess
 from .letters import LetterRenderer
 from .outbox import Person, compose_letters, deliver, working_email
@@ -110,7 +111,10 @@ class Intake:
             equalities = None
             if app.equalities and any(app.equalities.model_dump().values()):
                 equalities = EqualitiesRecord(ref, area=policy.id, answers=app.equalities.model_dump(exclude_none=True))
-            return NewCase(case=case, audit=audit, letters=letters, equalities=equalities, requests=requests)
+            counts = CountChange(policy.id, reporting_year_of(today, policy.area.reporting_year),
+                                 step_counts(plan.step), iso(now))
+            return NewCase(case=case, audit=audit, letters=letters, equalities=equalities, requests=requests,
+                           counts=counts)
 
         created = self.repo.create_case(build, self.make_reference, key, now)
         if created.replayed:

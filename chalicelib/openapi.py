@@ -210,6 +210,55 @@ def _staff_paths(problem: dict[str, Any], components: dict[str, Any]) -> dict[st
     return paths
 
 
+def _stats_paths(problem: dict[str, Any]) -> dict[str, Any]:
+    from .domain.stats import COUNTS
+
+    params = [
+        {"name": "area", "in": "query", "required": False, "schema": {"type": "string"}, "example": "hart",
+         "description": "the area id (one of the areas in /openapi.json's examples); or use appeals_body"},
+        {"name": "appeals_body", "in": "query", "required": False, "schema": {"type": "string"},
+         "description": "an appeals body (e.g. office-of-the-police-and-crime-commissioner-for-derbyshire): "
+                        "the sum of every area it covers"},
+        {"name": "year", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 2014},
+         "description": "one reporting year, named by its first calendar year (2026 = April 2026 to March 2027 "
+                        "for a financial year); all years when absent"},
+    ]
+    cache = {"ETag": {"schema": {"type": "string"}}, "Cache-Control": {"schema": {"type": "string"}},
+             "Access-Control-Allow-Origin": {"schema": {"type": "string"}}}
+    errors = {"304": {"description": "Not modified (If-None-Match matched the ETag)"},
+              "400": {"description": "No area, or a malformed year", "content": problem},
+              "404": {"description": "Unknown area or appeals body", "content": problem}}
+    counts = {"type": "object", "properties": {name: {"type": "integer", "minimum": 0, "description": label}
+                                               for name, label in COUNTS}}
+    body = {"type": "object", "properties": {
+        "area": {"type": ["string", "null"]}, "areas": {"type": "array", "items": {"type": "string"}},
+        "name": {"type": "string"}, "reporting_year": {"type": "object"}, "labels": {"type": "object"},
+        "years": {"type": "array", "items": {"type": "object", "properties": {
+            "year": {"type": "integer"}, "label": {"type": "string"}, "from": {"type": "string", "format": "date"},
+            "to": {"type": "string", "format": "date"}, "counts": counts}}},
+        "generated_at": {"type": "string", "description": "when these counts last changed"}}}
+    summary = ("The yearly counts every area must publish (Schedule 4): applications, times the threshold was not "
+               "met, reviews carried out, reviews with recommendations; and appeals. Public; no personal data; "
+               "years with no activity show zeros.")
+    return {
+        "/stats": {"get": {"operationId": "getStats", "summary": "Published counts as JSON", "description": summary,
+                           "parameters": params, "responses": {"200": {"description": "The counts", "headers": cache,
+                                                                       "content": {"application/json": {"schema": body}}}, **errors}}},
+        "/stats.csv": {"get": {"operationId": "getStatsCsv", "summary": "Published counts as CSV (a header row, one row "
+                               "per area and year)", "parameters": params,
+                               "responses": {"200": {"description": "CSV", "headers": cache,
+                                                     "content": {"text/csv": {"schema": {"type": "string"}}}}, **errors}}},
+        "/stats/fragment.html": {"get": {"operationId": "getStatsFragment", "summary": "The counts as an accessible HTML "
+                                         "table, for pages that cannot run scripts", "parameters": params,
+                                         "responses": {"200": {"description": "An HTML table", "headers": cache,
+                                                               "content": {"text/html": {"schema": {"type": "string"}}}}, **errors}}},
+        "/stats/widget.js": {"get": {"operationId": "getStatsWidget", "summary": "The embeddable widget: "
+                                     "<script src=\".../stats/widget.js\" data-area=\"hart\" defer></script>",
+                                     "responses": {"200": {"description": "JavaScript", "headers": cache,
+                                                           "content": {"text/javascript": {"schema": {"type": "string"}}}}}}},
+    }
+
+
 def _field_error_schema() -> dict[str, Any]:
     return {
         "type": "object",
@@ -309,6 +358,7 @@ def build_spec(today: date, server_url: str | None = None) -> dict[str, Any]:
             },
             **_partner_paths(problem),
             **_staff_paths(problem, components),
+            **_stats_paths(problem),
             "/openapi.json": {
                 "get": {"operationId": "getOpenApi", "summary": "This document",
                         "responses": {"200": {"description": "OpenAPI 3.1 document",

@@ -21,6 +21,7 @@ from .resources import policies_dir
 if TYPE_CHECKING:
     from .auth import TokenVerifier
     from .casework import CaseWork
+    from .published import PublishedStats
     from .sweep import Sweep
 
 
@@ -80,6 +81,13 @@ def sweep() -> "Sweep":
 
 
 @lru_cache(maxsize=1)
+def published() -> "PublishedStats":
+    from .published import PublishedStats
+
+    return PublishedStats(policies=policies(), clock=utc_now)
+
+
+@lru_cache(maxsize=1)
 def verifier() -> "TokenVerifier":
     from .auth import verifier_from_environment
 
@@ -87,5 +95,5 @@ def verifier() -> "TokenVerifier":
 
 
 def reset() -> None:
-    for cached in (renderer, policies, links, repository, intake, partner_returns, casework, sweep, verifier):
+    for cached in (renderer, policies, links, repository, intake, partner_returns, casework, sweep, published, verifier):
         getattr(cached, "cache_clear", lambda: None)()  # tests may stand in a plain function

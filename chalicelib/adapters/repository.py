@@ -20,10 +20,28 @@ from .tables import (
     NoticeRecord,
     PartnerRequestRecord,
     PartnerReturnRecord,
+    StatsRecord,
 )
 
 IDEMPOTENCY_TTL = timedelta(days=7)
 MAX_REFERENCE_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class CountChange:
+    """What a step adds to the published counts, and the area-year it counts in."""
+
+    area: str
+    year: int
+    counts: tuple[str, ...]
+    at: str
+
+
+def _add_counts(tx: TransactWrite, change: CountChange | None) -> None:
+    if change is None or not change.counts:
+        return
+    actions = [getattr(StatsRecord, name).add(1) for name in change.counts] + [StatsRecord.updated_at.set(change.at)]
+    tx.update(StatsRecord(change.area, change.year), actions=actions)  # creates the area-year on first use
 
 
 @dataclass
@@ -35,6 +53,7 @@ class NewCase:
     letters: list[LetterRecord]
     equalities: EqualitiesRecord | None = None
     requests: list[PartnerRequestRecord] = field(default_factory=list)
+    counts: CountChange | None = None
 
 
 @dataclass(frozen=True)
@@ -89,6 +108,7 @@ class CaseRepository:
                         tx.save(letter, condition=LetterRecord.ref.does_not_exist())
                     for request in new.requests:
                         tx.save(request, condition=PartnerRequestRecord.ref.does_not_exist())
+                    _add_counts(tx, new.counts)
                     if new.equalities is not None:
                         tx.save(new.equalities, condition=EqualitiesRecord.ref.does_not_exist())
                     if idempotency:
@@ -137,7 +157,8 @@ class CaseRepository:
     def audit(self, ref: str) -> list[AuditEvent]:
         return list(AuditEvent.query(ref, consistent_read=True))
 
-    def save_step(self, *, case: CaseRecord, audit: AuditEvent, letters: list[LetterRecord], items: list[Any]) -> None:
+    def save_step(self, *, case: CaseRecord, audit: AuditEvent, letters: list[LetterRecord], items: list[Any],
+                  counts: CountChange | None = None) -> None:
         """A staff step in one transaction. The case is saved with its version condition, so a
         concurrent change makes this fail (TransactWriteError) and nothing is written."""
         with TransactWrite(connection=self._connection()) as tx:
@@ -147,6 +168,7 @@ class CaseRepository:
                 tx.save(letter, condition=LetterRecord.ref.does_not_exist())
             for item in items:
                 tx.save(item)
+            _add_counts(tx, counts)
 
     def mark_printed(self, letter: LetterRecord, at: str) -> None:
         """Out of the print queue (the sparse index) once staff have posted it."""

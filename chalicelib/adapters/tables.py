@@ -272,8 +272,26 @@ class NoticeRecord(Model):
     detail = JSONAttribute(null=True)
 
 
+class StatsRecord(Model):
+    """The published counts for one area and reporting year: one item, one read. Each count is
+    added to in the same transaction as the case step that causes it. No personal data."""
+
+    class Meta(_Meta):
+        table_name = _table_name("stats")
+
+    area = UnicodeAttribute(hash_key=True)
+    year = NumberAttribute(range_key=True)
+    applications = NumberAttribute(default=0)
+    threshold_not_met = NumberAttribute(default=0)
+    reviews_carried_out = NumberAttribute(default=0)
+    reviews_with_recommendations = NumberAttribute(default=0)
+    appeals_received = NumberAttribute(default=0)
+    appeals_upheld = NumberAttribute(default=0)
+    updated_at = UnicodeAttribute(null=True)
+
+
 ALL_TABLES: tuple[Type[Model], ...] = (CaseRecord, AuditEvent, LetterRecord, IdempotencyRecord, EqualitiesRecord,
-                                       PartnerRequestRecord, PartnerReturnRecord, NoticeRecord)
+                                       PartnerRequestRecord, PartnerReturnRecord, NoticeRecord, StatsRecord)
 
 
 def table_suffix(model: Type[Model]) -> str:

@@ -14,7 +14,8 @@ from chalicelib.openapi import example_application, example_on_behalf
 
 TODAY = date(2026, 12, 21)
 PUBLIC = {("/applications", "POST"), ("/openapi.json", "GET"), ("/partner/{token}", "GET"),
-          ("/partner/{token}", "POST"), ("/assets/partner.css", "GET")}
+          ("/partner/{token}", "POST"), ("/assets/partner.css", "GET"), ("/stats", "GET"), ("/stats.csv", "GET"),
+          ("/stats/fragment.html", "GET"), ("/stats/widget.js", "GET")}
 
 
 def call(client, method, path, auth=None, body=None, headers=None):

@@ -184,3 +184,44 @@ def test_make_sweep_sends_each_reminder_once(stack):
     with urllib.request.urlopen(f"{stack['outbox']}/messages.json", timeout=10) as response:
         reminders = [m for m in json.load(response) if ref in m["subject"] and "threshold decision" in m["subject"].lower()]
     assert len(reminders) == 1 and reminders[0]["subject"].startswith("Reminder")
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed here; .ci/run installs Debian's chromium")
+def test_the_widget_on_a_plain_page_shows_the_same_numbers_as_the_json(stack, tmp_path):
+    _, spec = call("GET", f"{stack['api']}/openapi.json")
+    example = spec["paths"]["/applications"]["post"]["requestBody"]["content"]["application/json"]["examples"]["victim"]["value"]
+    call("POST", f"{stack['api']}/applications", example)
+    _, data = call("GET", f"{stack['api']}/stats?area=derbyshire")
+    page = tmp_path / "council.html"
+    page.write_text(f"""<!doctype html><html lang="en"><head><title>Council</title>
+<style>table {{ border: 5px solid red; }} caption {{ color: red; }}</style></head><body>
+<h1>Community Trigger</h1>
+<script src="{stack['api']}/stats/widget.js" data-area="derbyshire"></script>
+<pre id="seen"></pre>
+<script>
+  // The test's own probe (not part of the embed): copy what the widget drew into the page.
+  setTimeout(function () {{
+    var host = document.querySelector(".community-trigger-stats");
+    var table = host && host.shadowRoot && host.shadowRoot.querySelector("table");
+    document.getElementById("seen").textContent = table
+      ? Array.from(table.querySelectorAll("caption, th, td")).map(function (c) {{ return c.textContent; }}).join("|")
+      + "|outside:" + getComputedStyle(table).borderTopStyle
+      : "NO TABLE";
+  }}, 1500);
+</script></body></html>""")
+    result = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                             f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=8000", "--dump-dom",
+                             page.as_uri()], capture_output=True, text=True, timeout=120)
+    seen = result.stdout.split('<pre id="seen">', 1)[1].split("</pre>", 1)[0]
+    assert seen != "NO TABLE" and seen, result.stderr[-2000:]
+    cells = seen.split("|")
+    assert cells[0].startswith("Community Trigger (ASB case review) figures: Derbyshire")
+    year = data["years"][0]
+    row = cells[cells.index(year["label"]):][:7]
+    assert row == [year["label"], *[str(year["counts"][name]) for name in data["labels"]]]
+    assert int(row[1]) >= 1
+    assert cells[-1] == "outside:none"  # the page's red table borders did not reach inside the widget
