@@ -23,7 +23,8 @@
     "table{border-collapse:collapse;width:100%;margin:0 0 1em}" +
     "caption{text-align:left;font-weight:bold;padding:0 0 .5em}" +
     "th,td{border-bottom:1px solid #b1b4b6;padding:.4em .8em .4em 0;text-align:left;vertical-align:top}" +
-    "td{text-align:right;font-variant-numeric:tabular-nums}";
+    "td{text-align:right;font-variant-numeric:tabular-nums}" +
+    "th[scope=row]{white-space:nowrap}";
   root.appendChild(style);
 
   function el(tag, text, attrs) {
