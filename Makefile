@@ -13,7 +13,7 @@ export PORT MOTO_PORT OUTBOX_PORT
 ROLE ?= spoc
 AREA ?= derbyshire
 
-.PHONY: run test unit venv package template example token sweep reconcile clean help
+.PHONY: run test unit venv package template example token sweep reconcile form clean help
 
 help:
 	@echo "make run      start everything locally (API, AWS stand-in, outbox) and print the URLs"
@@ -22,6 +22,7 @@ help:
 	@echo "make example  post the OpenAPI example application to a running 'make run'"
 	@echo "make sweep    run the deadline sweep once against 'make run': make sweep AT=2026-12-24T09:00"
 	@echo "make reconcile recount the published figures from the audit trails and report differences"
+	@echo "make form     build the static form for hosting: make form API_URL=https://... SITE_URL=https://..."
 	@echo "make token    print a staff token for the local stack: make token ROLE=spoc AREA=hart"
 	@echo "make package  build build/package/deployment.zip and sam.json with chalice package"
 	@echo "make template rebuild infra/resources.json from the table models"
@@ -52,6 +53,9 @@ sweep: $(STAMP)
 
 reconcile: $(STAMP)
 	$(BIN)/python -m infra.reconcile
+
+form: $(STAMP)
+	$(BIN)/python -m form.build --api-url "$(API_URL)" --site-url "$(SITE_URL)"
 
 token: $(STAMP)
 	@$(BIN)/python -m infra.dev_issuer --role "$(ROLE)" --area "$(AREA)" $(if $(NAME),--name "$(NAME)",)

@@ -27,6 +27,8 @@ def every_error_is_a_problem(event, get_response):
     """Chalice answers some errors itself (an unexpected exception: 500, logged by type only through
     our formatter; a wrong Content-Type: 415). Give them the same machine-readable shape as ours."""
     response = get_response(event)
+    if event.path == "/applications":
+        response = with_cors(response, event.headers.get("origin"))
     if response.status_code == 500:
         return problem(500, "Something went wrong on our side. Nothing was stored; please try again later.", [])
     if response.status_code == 415:
@@ -35,7 +37,105 @@ def every_error_is_a_problem(event, get_response):
     return response
 
 
-@app.route("/applications", methods=["POST"], content_types=["application/json"], cors=True)
+def form_site_url() -> str:
+    import os
+
+    return os.environ.get("FORM_SITE_URL", "http://127.0.0.1:8080")
+
+
+def public_api_url() -> str:
+    import os
+
+    return os.environ.get("PUBLIC_API_URL", "http://127.0.0.1:8000")
+
+
+def origin_allowed(origin: str | None = None) -> bool:
+    """Browsers send Origin on every POST: only the configured form sites may post. Clients that
+    send no Origin (servers, curl) are not browsers and are not limited by it."""
+    from chalicelib.form import allowed_origins, origin_of
+
+    if origin is None:
+        origin = app.current_request.headers.get("origin")
+    origin = (origin or "").rstrip("/")
+    # The API's own origin: the pages it answers a form post with post back to it.
+    allowed = (allowed_origins() or {origin_of(form_site_url())}) | {origin_of(public_api_url())}
+    return not origin or origin in allowed
+
+
+def with_cors(response: Response, origin: str | None) -> Response:
+    if origin and origin_allowed(origin):
+        response.headers.update({"Access-Control-Allow-Origin": origin, "Vary": "Origin",
+                                 "Access-Control-Expose-Headers": "Idempotent-Replayed"})
+    return response
+
+
+@app.route("/applications", methods=["OPTIONS"])
+def applications_preflight():
+    if not origin_allowed():
+        return problem(403, "This site may not send applications here", [{"field": "Origin", "message": "Not a configured form site"}])
+    return Response(body="", status_code=204, headers={
+        "Access-Control-Allow-Methods": "POST, OPTIONS", "Access-Control-Max-Age": "600",
+        "Access-Control-Allow-Headers": "Content-Type, Idempotency-Key"})
+
+
+def form_page(html: str, status: int) -> Response:
+    from chalicelib.form import origin_of
+
+    site, api = origin_of(form_site_url()), origin_of(public_api_url())
+    csp = (f"default-src 'none'; script-src {site}; style-src {site}; img-src {site}; connect-src {api}; "
+           f"form-action {api}; frame-ancestors 'none'; base-uri 'none'")
+    return Response(body=html, status_code=status, headers={
+        "Content-Type": "text/html; charset=utf-8", "Content-Security-Policy": csp, "Cache-Control": "no-store",
+        "Referrer-Policy": "same-origin", "X-Content-Type-Options": "nosniff"})
+
+
+def application_form_post(raw: bytes) -> Response:
+    """The form posted without JavaScript: answer with the next page, never JSON."""
+    import uuid
+
+    from chalicelib import form, wiring
+    from chalicelib.adapters.repository import IdempotencyConflict
+    from chalicelib.clock import london_date
+    from chalicelib.intake import receipt
+    from chalicelib.schemas import ApplicationInvalid, validate_application
+
+    posted = form.form_to_application(form.parse_fields(raw))
+    policy = wiring.policies().get(posted.values.get("area", ""))
+    if policy is None:
+        return problem(400, "Unknown area", [{"field": "area", "message": "The form names no known area"}])
+    renderer = wiring.renderer()
+    context = form.page_context(policy, api_url=public_api_url(), site_url=form_site_url())
+    key = posted.idempotency_key or str(uuid.uuid4())
+
+    def apply_page(status: int, errors: list | None = None, rows: int | None = None) -> Response:
+        errors = form.remap_errors(errors or [], posted.positions)
+        anchors = {e["field"]: form.error_anchor(e["field"], posted.values) for e in errors}
+        return form_page(renderer.render_form_page("apply", {
+            **context, "values": posted.values, "errors": errors, "error_anchor": anchors,
+            "error_for": {anchors[e["field"]]: e["message"] for e in errors},
+            "incident_rows": rows or form.incident_rows(posted.values), "idempotency_key": key}), status)
+
+    if posted.action == "add_incident":
+        return apply_page(200, rows=form.incident_rows(posted.values) + 1)
+    if posted.action == "edit":
+        return apply_page(200)
+    try:
+        if posted.action != "submit":  # "check": validate, store nothing, show the answers
+            validate_application(posted.answers, today=london_date(wiring.utc_now()), areas=set(wiring.policies()))
+            hidden = sorted(posted.values.items()) + [("idempotency_key", key)]
+            return form_page(renderer.render_form_page("check", {
+                **context, "values": posted.values, "errors": [], "error_for": {}, "error_anchor": {},
+                "incident_rows": form.incident_rows(posted.values), "idempotency_key": key,
+                "answers": form.check_answers(posted.answers), "hidden": hidden}), 200)
+        created = wiring.intake().submit(posted.answers, idempotency_header=key)
+    except ApplicationInvalid as exc:
+        return apply_page(422, exc.errors)
+    except IdempotencyConflict:
+        return apply_page(422, [{"field": "summary", "message": "These answers changed after you sent them: check them and send again"}])
+    return form_page(renderer.render_form_page("confirmation", {**context, "receipt": receipt(created)}), 201)
+
+
+@app.route("/applications", methods=["POST"], content_types=["application/json", "application/x-www-form-urlencoded"])
 def submit_application():
     from chalicelib import wiring
     from chalicelib.adapters.repository import IdempotencyConflict
@@ -43,10 +143,15 @@ def submit_application():
     from chalicelib.schemas import MAX_BODY_BYTES, ApplicationInvalid
 
     request = app.current_request
+    if not origin_allowed():
+        return problem(403, "This site may not send applications here", [
+            {"field": "Origin", "message": "Applications are accepted only from the council's own form"}])
     raw = request.raw_body or b""
     if len(raw) > MAX_BODY_BYTES:
         return problem(413, "The application is too large", [
             {"field": "body", "message": f"The application must be smaller than {MAX_BODY_BYTES // 1000} KB; shorten the longest answers"}])
+    if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        return application_form_post(raw)
     if not raw.strip():
         return problem(400, "The request body is empty", [{"field": "body", "message": "Send the application as a JSON object"}])
     try:

@@ -105,6 +105,13 @@ class LetterRenderer:
             raise ValueError(f"bad page template name {name!r}")
         return self._env.get_template(f"pages/{name}.html.j2").render(context)
 
+    def render_form_page(self, name: str, context: dict[str, Any]) -> str:
+        """A page of the applicant's form (templates/form/<name>.html.j2): built into the static
+        site, and rendered by the API when a form is posted without JavaScript."""
+        if not re.fullmatch(r"[a-z0-9_]+", name):
+            raise ValueError(f"bad form page name {name!r}")
+        return self._env.get_template(f"form/{name}.html.j2").render(context)
+
     def _render_pair(self, path: str, template_id: str, context: dict[str, Any]) -> RenderedLetter:
         parts = {}
         subject = ""

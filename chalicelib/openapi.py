@@ -334,7 +334,14 @@ def build_spec(today: date, server_url: str | None = None) -> dict[str, Any]:
                                        "returns the first answer and stores nothing new, for 7 days.",
                         "schema": {"type": "string", "minLength": 1, "maxLength": 255},
                     }],
-                    "requestBody": {"required": True, "content": {"application/json": {
+                    "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {
+                        "schema": {"type": "object", "description":
+                                   "The council's form without JavaScript: fields named by the JSON paths "
+                                   "(victim.address.postcode, incidents[0].happened_on.day/.month/.year), plus "
+                                   "area, idempotency_key and action (add_incident, check, edit, submit). The "
+                                   "answer is the next HTML page: the form again (one more incident, or the "
+                                   "errors with everything typed), the answers to check, or the confirmation."}},
+                        "application/json": {
                         "schema": {"$ref": "#/components/schemas/Application"},
                         "examples": {
                             "victim": {"summary": "The victim applies", "value": example_application(today)},
@@ -348,6 +355,8 @@ def build_spec(today: date, server_url: str | None = None) -> dict[str, Any]:
                                                                     "description": "present when this answers a retry"}},
                                 "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Receipt"}}}},
                         "400": {"description": "The body is not JSON, or a header is malformed.", "content": problem},
+                        "403": {"description": "Sent by a browser from a site that is not one of the council's "
+                                               "form sites (the Origin check).", "content": problem},
                         "413": {"description": "The body is too large.", "content": problem},
                         "415": {"description": "The body is not sent as application/json.", "content": problem},
                         "422": {"description": "Every problem with the answers, each naming its field; "
@@ -370,6 +379,10 @@ def build_spec(today: date, server_url: str | None = None) -> dict[str, Any]:
             "description": "A token from the council's identity provider (Cognito or Entra ID), checked against its "
                            "JWKS, issuer, audience and expiry. Roles (spoc, appeals, admin) and areas come from claims."}}},
     }
+    spec["paths"]["/applications"]["options"] = {
+        "operationId": "applicationsPreflight", "summary": "CORS preflight for the council's form sites",
+        "description": "204 with Access-Control-Allow-Origin for a configured form site (FORM_ORIGINS); 403 otherwise.",
+        "responses": {"204": {"description": "Allowed"}, "403": {"description": "Not a form site", "content": problem}}}
     if server_url:
         spec["servers"] = [{"url": server_url}]
     return spec

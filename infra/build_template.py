@@ -25,6 +25,9 @@ PARAMETERS = {
     "RolesClaim": {"Type": "String", "Default": "roles",
                    "Description": "The claim holding spoc/appeals/admin (Cognito: cognito:groups)"},
     "AreasClaim": {"Type": "String", "Default": "areas", "Description": "The claim holding the person's area ids"},
+    "FormSiteUrl": {"Type": "String", "Description": "Where the static form is hosted (make form SITE_URL=...)"},
+    "FormOrigins": {"Type": "String", "Description": "Comma-separated origins allowed to post the form "
+                                                     "(e.g. https://www.dacorum.gov.uk,https://www.hart.gov.uk)"},
 }
 
 
@@ -71,6 +74,8 @@ def build() -> dict[str, Any]:
         "JWKS_URL": {"Ref": "JwksUrl"},
         "ROLES_CLAIM": {"Ref": "RolesClaim"},
         "AREAS_CLAIM": {"Ref": "AreasClaim"},
+        "FORM_SITE_URL": {"Ref": "FormSiteUrl"},
+        "FORM_ORIGINS": {"Ref": "FormOrigins"},
     }
     for function in FUNCTIONS:
         resources[function] = {"Properties": {"Environment": {"Variables": variables}}}

@@ -32,7 +32,8 @@ HOST = os.environ.get("HOST", "127.0.0.1")
 API_PORT = int(os.environ.get("PORT", "8000"))
 MOTO_PORT = int(os.environ.get("MOTO_PORT", "5000"))
 OUTBOX_PORT = int(os.environ.get("OUTBOX_PORT", "8025"))
-SWEEP_EVERY = int(os.environ.get("SWEEP_EVERY", "60"))  # seconds; 0 turns the local timer off
+SWEEP_EVERY = int(os.environ.get("SWEEP_EVERY", "60"))
+FORM_PORT = int(os.environ.get("FORM_PORT", "8080"))  # seconds; 0 turns the local timer off
 REGION = "eu-west-2"
 PREFIX = os.environ.get("TABLE_PREFIX", "ct-local")
 
@@ -44,6 +45,8 @@ AWS_ENV = {
     "AWS_REGION": REGION,
     "TABLE_PREFIX": PREFIX,
     "PUBLIC_API_URL": f"http://{HOST}:{API_PORT}",  # partner links in emails point at chalice local
+    "FORM_SITE_URL": f"http://{HOST}:{FORM_PORT}",  # the static form, served below
+    "FORM_ORIGINS": f"http://{HOST}:{FORM_PORT}",  # the only site browsers may post applications from
 }
 os.environ.update(AWS_ENV)  # before chalicelib is imported: models read these at definition
 sys.path.insert(0, str(REPO))
@@ -307,6 +310,25 @@ def wait_for(url: str, process: subprocess.Popen, seconds: float = 60) -> None:
     raise SystemExit(1)
 
 
+def start_form_site() -> ThreadingHTTPServer:
+    """Build the static form for every area and serve it, as a council's web host would."""
+    from functools import partial
+    from http.server import SimpleHTTPRequestHandler
+
+    from form.build import build
+
+    out = REPO / "build" / "form"
+    build(out, api_url=AWS_ENV["PUBLIC_API_URL"], site_url=AWS_ENV["FORM_SITE_URL"])
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer((HOST, FORM_PORT), partial(Quiet, directory=str(out)))
+    threading.Thread(target=server.serve_forever, daemon=True, name="form").start()
+    return server
+
+
 def start_sweep_timer() -> threading.Event:
     """`chalice local` never runs @app.schedule handlers: this timer stands in for EventBridge,
     calling the same sweep with the time now (working hours apply, as in AWS)."""
@@ -336,7 +358,8 @@ def start_sweep_timer() -> threading.Event:
 
 def main() -> int:
     policies = check_policies()
-    busy = [f"{name} {port}" for name, port in (("PORT", API_PORT), ("MOTO_PORT", MOTO_PORT), ("OUTBOX_PORT", OUTBOX_PORT))
+    busy = [f"{name} {port}" for name, port in (("PORT", API_PORT), ("MOTO_PORT", MOTO_PORT), ("OUTBOX_PORT", OUTBOX_PORT),
+                                                 ("FORM_PORT", FORM_PORT))
             if not port_free(port)]
     if busy:
         print(f"Port(s) already in use: {', '.join(busy)}. Stop the other program or set another port, "
@@ -346,6 +369,7 @@ def main() -> int:
     provision(policies)
     dev_issuer.private_key()  # create the signing key before anyone asks for a token
     outbox = start_outbox(sorted(policies))
+    site = start_form_site()
     sweeping = start_sweep_timer()
     api = start_api()
 
@@ -357,6 +381,7 @@ def main() -> int:
             except subprocess.TimeoutExpired:
                 os.killpg(api.pid, signal.SIGKILL)
         sweeping.set()
+        site.shutdown()
         outbox.shutdown()
         moto.stop()
         raise SystemExit(0)
@@ -367,6 +392,7 @@ def main() -> int:
     wait_for(f"{api_url}/openapi.json", api)
     say("")
     say("Community Trigger is running locally (no AWS account; moto stands in for AWS).")
+    say(f"  Apply online   http://{HOST}:{FORM_PORT}/<area>/   (e.g. http://{HOST}:{FORM_PORT}/derbyshire/)")
     say(f"  API            {api_url}   (OpenAPI: {api_url}/openapi.json)")
     say(f"  Emails sent    http://{HOST}:{OUTBOX_PORT}   (JSON: /messages.json; print queue: /print-queue.json;")
     say(f"                 a case as stored: /cases/<reference>)")

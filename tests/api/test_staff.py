@@ -13,7 +13,7 @@ from chalicelib.adapters.tables import AuditEvent, CaseRecord, LetterRecord, Par
 from chalicelib.openapi import example_application, example_on_behalf
 
 TODAY = date(2026, 12, 21)
-PUBLIC = {("/applications", "POST"), ("/openapi.json", "GET"), ("/partner/{token}", "GET"),
+PUBLIC = {("/applications", "POST"), ("/applications", "OPTIONS"), ("/openapi.json", "GET"), ("/partner/{token}", "GET"),
           ("/partner/{token}", "POST"), ("/assets/partner.css", "GET"), ("/stats", "GET"), ("/stats.csv", "GET"),
           ("/stats/fragment.html", "GET"), ("/stats/widget.js", "GET")}
 
