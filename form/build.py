@@ -38,9 +38,12 @@ def build(out: Path, *, api_url: str, site_url: str) -> list[Path]:
         for name, html in pages.items():
             (folder / name).write_text(html, encoding="utf-8")
             written.append(folder / name)
-        for asset in ("form.css", "form.js"):
-            shutil.copyfile(templates_dir() / "form" / asset, folder / "assets" / asset)
-            written.append(folder / "assets" / asset)
+        # One stylesheet: the look shared with the partner pages, then the form's own rules.
+        css = (templates_dir() / "pages" / "partner.css").read_text(encoding="utf-8")
+        css += "\n" + (templates_dir() / "form" / "form.css").read_text(encoding="utf-8")
+        (folder / "assets" / "form.css").write_text(css, encoding="utf-8")
+        shutil.copyfile(templates_dir() / "form" / "form.js", folder / "assets" / "form.js")
+        written += [folder / "assets" / "form.css", folder / "assets" / "form.js"]
     return written
 
 

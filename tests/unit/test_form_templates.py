@@ -693,8 +693,11 @@ def test_script_is_strict_dependency_free_and_never_writes_html():
         assert needed in js, needed
 
 
-def test_stylesheet_has_focus_styles_and_large_enough_targets():
-    css = (FORM / "form.css").read_text(encoding="utf-8")
+def test_stylesheet_has_focus_styles_and_large_enough_targets(tmp_path):
+    from form.build import build
+
+    build(tmp_path, api_url="https://api.example.test/api", site_url="https://forms.example.test")
+    css = (tmp_path / "hart" / "assets" / "form.css").read_text(encoding="utf-8")  # what the site serves
     for rule in (".input:focus", ".radios__input:focus", ".button:focus", "a:focus", ".skip-link:focus",
                  ".date-input", ".summary-list", ".panel--confirmation", ".conditional[hidden]", ".js-enabled",
                  ".error-summary", ".form-group--error"):
