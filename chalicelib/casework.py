@@ -362,6 +362,7 @@ class CaseWork:
             case.outcome = {"held_on": data.held_on.isoformat(), "findings": data.findings,
                             "recommendations": data.recommendations, "actions": actions,
                             "not_recommended": [n.model_dump() for n in data.not_recommended], "sent_on": today.isoformat()}
+            case.outcome_sent_on = today.isoformat()  # the sparse index of outcome letters per matter
             _deadline(case, "review_meeting", met_on=data.held_on)
             _deadline(case, "outcome_letter", due=due_after(data.held_on, policy.timescales.outcome_letter, calendar),
                       met_on=today)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -42,6 +43,67 @@ def origin_of(url: str) -> str:
 
 def parse_fields(raw: bytes) -> dict[str, str]:
     return {k: v[-1] for k, v in parse_qs(raw.decode("utf-8"), keep_blank_values=True).items()}
+
+
+FORM_CONTROLS = frozenset({"action", "idempotency_key"})
+DATE_PARTS = (".day", ".month", ".year")
+_INDEX = re.compile(r"\[([^\]]*)\]")
+
+
+@lru_cache(maxsize=1)
+def application_paths() -> tuple[frozenset[str], frozenset[str]]:
+    """Every answer the application form can send, as paths with [] for a row
+    (`incidents[].reported_on`), from the same model that validates it; and which of them are dates."""
+    import datetime
+    import types
+    import typing
+
+    from pydantic import BaseModel
+
+    from .schemas import ApplicationIn
+
+    paths: set[str] = set()
+    dates: set[str] = set()
+
+    def kinds(annotation: Any) -> list[Any]:
+        origin = typing.get_origin(annotation)
+        if origin in (typing.Union, types.UnionType, typing.Annotated):
+            return [k for arg in typing.get_args(annotation) for k in kinds(arg)]
+        return [annotation]
+
+    def walk(model: type[BaseModel], prefix: str) -> None:
+        for name, info in model.model_fields.items():
+            path = f"{prefix}{name}"
+            for kind in kinds(info.annotation):
+                if typing.get_origin(kind) is list:
+                    (item,) = typing.get_args(kind)
+                    if isinstance(item, type) and issubclass(item, BaseModel):
+                        walk(item, f"{path}[].")
+                    else:
+                        paths.add(f"{path}[]")
+                elif isinstance(kind, type) and issubclass(kind, BaseModel):
+                    walk(kind, f"{path}.")
+                elif kind is datetime.date:
+                    dates.add(path)
+                elif kind is not type(None):
+                    paths.add(path)
+
+    walk(ApplicationIn, "")
+    return frozenset(paths | dates), frozenset(dates)
+
+
+def application_field_allowed(name: str) -> bool:
+    """Strict field names: an answer of the form (rows numbered 0-49 in ASCII), a date's
+    day/month/year box, or one of the form's own controls. Anything else is refused."""
+    from .inputs import row_index
+
+    if name in FORM_CONTROLS:
+        return True
+    pattern = _INDEX.sub(lambda m: (row_index(m.group(1), field=name), "[]")[1], name)
+    paths, dates = application_paths()
+    if pattern.endswith(DATE_PARTS):
+        return pattern.rsplit(".", 1)[0] in dates
+    return pattern in paths
 
 
 def _set(tree: dict[str, Any], path: str, value: Any) -> None:
@@ -105,7 +167,7 @@ def form_to_application(fields: dict[str, str]) -> Posted:
         day, month, year = parts.get("day", ""), parts.get("month", ""), parts.get("year", "")
         if not (day or month or year):
             continue
-        if day.isdigit() and month.isdigit() and year.isdigit():
+        if all(p.isascii() and p.isdigit() and len(p) <= 4 for p in (day, month, year)):
             _set(tree, path, f"{int(year):04d}-{int(month):02d}-{int(day):02d}")
         else:
             _set(tree, path, f"{year}-{month}-{day}")  # reported back as not a real date
@@ -139,7 +201,7 @@ def remap_errors(errors: list[dict[str, str]], positions: list[int]) -> list[dic
 
 
 def incident_rows(values: dict[str, str]) -> int:
-    indexes = [int(m.group(1)) for k in values for m in [re.match(r"incidents\[(\d+)\]", k)] if m]
+    indexes = [int(m.group(1)) for k in values for m in [re.match(r"incidents\[([0-9]{1,3})\]", k)] if m]
     return max(indexes, default=0) + 1
 
 

@@ -24,7 +24,7 @@ from .domain.stats import reporting_year_of, step_counts
 from .domain.threshold import Assessment, Report, assess
 from .letters import LetterRenderer
 from .outbox import Person, compose_letters, deliver, working_email
-from .partner_returns import matter_history, plan_requests_for, request_emails, request_records
+from .partner_returns import complainant_ids, matter_history, plan_requests_for, request_emails, request_records
 from .schemas import ApplicationIn, validate_application
 
 log = logging.getLogger(__name__)
@@ -80,7 +80,8 @@ class Intake:
                            received_on=today, policy=policy, calendar=calendar)
         matter = matter_key(policy.id, app.matter_postcode)
         history = matter_history(self.repo, None, matter, today, policy)
-        assessment = assess(reports_from(app), today, policy.threshold, other_complainants=history.other_complainants,
+        reports = reports_from(app)
+        assessment = assess(reports, today, policy.threshold, other_complainants=history.complainants_for(reports),
                             counts_after=history.counts_after)
         stored_application = app.model_dump(mode="json", exclude={"equalities"})
         planned = plan_requests_for(stored_application, policy, today) if plan.status == Status.ACKNOWLEDGED else []
@@ -95,6 +96,7 @@ class Intake:
                 ref, area=policy.id, status=plan.status.value, basis=app.basis, channel=channel,
                 received_at=iso(now), received_on=today.isoformat(), application=stored_application,
                 pre_assessment=assessment.to_dict(), deadlines=deadlines, matter=matter,
+                complainants=complainant_ids(stored_application, matter) or None,
             )
             case.check_soon(iso(now))
             audit = AuditEvent(ref, 1, at=iso(now), actor=actor, action=plan.step, from_status=None,

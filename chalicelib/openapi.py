@@ -1,10 +1,14 @@
-"""GET /openapi.json: the public API, with the request schema derived from the same pydantic
-model that validates applications (so the documentation cannot drift from the code)."""
+"""GET /openapi.json: the API, with the request schemas derived from the same pydantic models that
+validate what is sent (so the documentation cannot drift from the code), and request examples that
+are accepted as they are on any date (their dates are relative to `today`). tests/api/test_openapi.py
+posts every example; tests/api/test_fuzz.py fuzzes every operation against the document."""
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from typing import Any
 
+from .domain.case import Status
 from .schemas import MAX_BODY_BYTES, ApplicationIn, PartnerReturnIn
 
 
@@ -56,6 +60,31 @@ def example_application(today: date, area: str = "derbyshire") -> dict[str, Any]
     }
 
 
+def _form_fields(value: Any, path: str, dates: frozenset[str], out: dict[str, str]) -> dict[str, str]:
+    """JSON answers -> the no-JavaScript form's fields (victim.address.postcode, incidents[0].happened_on.day)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _form_fields(item, f"{path}.{key}" if path else key, dates, out)
+    elif isinstance(value, list):
+        for n, item in enumerate(value):
+            _form_fields(item, f"{path}[{n}]", dates, out)
+    elif isinstance(value, bool):
+        out[path] = "true" if value else "false"
+    elif value is not None and re.sub(r"\[\d+\]", "[]", path) in dates:
+        year, month, day = str(value).split("-")
+        out.update({f"{path}.day": str(int(day)), f"{path}.month": str(int(month)), f"{path}.year": year})
+    elif value is not None:
+        out[path] = str(value)
+    return out
+
+
+def example_application_form(today: date) -> dict[str, str]:
+    """The victim example as the form posts it without JavaScript, sent with its Send button."""
+    from .form import application_paths
+
+    return {**_form_fields(example_application(today), "", application_paths()[1], {}), "action": "submit"}
+
+
 def example_on_behalf(today: date) -> dict[str, Any]:
     example = example_application(today, area="hart")
     example["basis"] = "on_behalf"
@@ -71,12 +100,15 @@ def example_on_behalf(today: date) -> dict[str, Any]:
     return example
 
 
-def example_return() -> dict[str, Any]:
+def example_return(today: date) -> dict[str, Any]:
+    """A partner return that POST /partner/{token} accepts as it is (dates relative to today: report
+    dates may not be in the future)."""
     return {
         "responder_name": "PC Jo Lee", "responder_role": "Neighbourhood ASB officer",
         "reports_held": "yes", "under_investigation": "no", "vulnerability_markers": "yes", "risk_assessments": "no",
         "reports": [{
-            "reference": "DC-5001", "date_received": "2026-12-01", "incident_date": "2026-11-30",
+            "reference": "DC-5001", "date_received": (today - timedelta(days=20)).isoformat(),
+            "incident_date": (today - timedelta(days=21)).isoformat(),
             "reporting_party": "The person affected", "perpetrator": "Occupant of the flat above",
             "overview": "Loud music after midnight; third report this month.", "how_received": "phone",
             "hate_motivated": False, "action_taken": "yes", "action_detail": "Officers visited and gave words of advice.",
@@ -85,16 +117,79 @@ def example_return() -> dict[str, Any]:
     }
 
 
+def example_return_form(today: date) -> dict[str, str]:
+    from .partner_returns import answers_to_form
+
+    return {**answers_to_form(example_return(today)), "action": "submit"}
+
+
+def example_meeting(today: date) -> dict[str, Any]:
+    return {"date": (today + timedelta(days=30)).isoformat(), "time": "14:00", "place": "Matlock Town Hall",
+            "online": False, "chair": "Head of Community Safety, High Peak",
+            "agencies": ["Derbyshire Constabulary", "District council", "Peak Homes Housing Association"],
+            "victim_invited": True}
+
+
+def staff_examples(today: date) -> dict[tuple[str, str], dict[str, dict[str, Any]]]:
+    """(path, method) -> named examples of the request body, each accepted as it is on any date by a case
+    in the state the step needs (see each example's summary)."""
+    day = today.isoformat()
+
+    def ex(summary: str, value: dict[str, Any]) -> dict[str, Any]:
+        return {"summary": summary, "value": value}
+
+    return {
+        ("/cases", "post"): {"phone": ex("An application taken by phone", {
+            "channel": "phone", "application": example_application(today)})},
+        ("/cases/{ref}/consent", "post"): {"written": ex("Case awaiting the victim's consent", {
+            "received_on": day, "evidence": "written_consent", "note": "Signed consent form received by post."})},
+        ("/cases/{ref}/threshold-decision", "post"): {
+            "met": ex("Acknowledged case: threshold met, meeting arranged", {
+                "decision": "met", "reasons": "Four qualifying complaints confirmed by police and housing.",
+                "meeting": example_meeting(today)}),
+            "not_met": ex("Acknowledged case: threshold not met", {
+                "decision": "not_met", "reasons": "Only two of the reports were made within a month."}),
+        },
+        ("/cases/{ref}/meeting", "post"): {"arrange": ex("Threshold met (review pending) or meeting already arranged",
+                                                        example_meeting(today))},
+        ("/cases/{ref}/outcome", "post"): {"actions": ex("Meeting arranged: outcome with an action plan", {
+            "held_on": day, "findings": "Reports were handled by each agency alone.",
+            "recommendations": ["Joint visit by police and housing"],
+            "actions": [{"description": "Joint warning visit", "agency": "Peak Homes Housing Association",
+                         "lead_officer": "Jamie Ward", "due_on": (today + timedelta(days=14)).isoformat(),
+                         "victim_agreed": True}],
+            "not_recommended": [{"description": "Injunction now", "reason": "Evidence not yet sufficient"}]})},
+        ("/cases/{ref}/actions/{action_id}", "post"): {"done": ex("Monitoring case with action A1", {
+            "status": "done", "note": "Joint visit made."})},
+        ("/cases/{ref}/close", "post"): {"close": ex("Monitoring case", {
+            "reason": "All actions completed; the noise has stopped."})},
+        ("/cases/{ref}/withdraw", "post"): {"unreachable": ex("Any open case", {
+            "reason": "victim_unreachable", "note": "Three calls, two letters and a visit."})},
+        ("/cases/{ref}/reject", "post"): {"service_complaint": ex("Acknowledged or awaiting consent", {
+            "reason": "service_complaint", "note": "About bin collections only."})},
+        ("/cases/{ref}/appeal", "post"): {"threshold": ex("Threshold not met, within the appeal window", {
+            "against": "threshold_decision", "lodged_on": day, "grounds": "Two more reports were missed."})},
+        ("/cases/{ref}/appeal-decision", "post"): {"upheld": ex("Appeal lodged or acknowledged", {
+            "upheld": True, "reasons": "The police return shows two further qualifying reports."})},
+    }
+
+
 PARTNER_TOKEN = {
     "name": "token", "in": "path", "required": True,
     "description": "The secure link's token from the partner request email. Signed, bound to one request, "
                    "expiring (the due date plus the area's grace period) and revocable.",
-    "schema": {"type": "string"},
+    "schema": {"type": "string", "minLength": 1},
 }
 
+HTML = {"text/html": {"schema": {"type": "string"}}}
 
-def _partner_paths(problem: dict[str, Any]) -> dict[str, Any]:
-    html = {"text/html": {"schema": {"type": "string"}}}
+
+def _unsupported(problem: dict[str, Any]) -> dict[str, Any]:
+    return {"description": "The body is not sent with one of the accepted content types.", "content": problem}
+
+
+def _partner_paths(problem: dict[str, Any], today: date) -> dict[str, Any]:
+    html = HTML
     refused = {
         "404": {"description": "The link is not valid (tampered, unknown, or not the one issued for this request).",
                 "content": {**html, **problem}},
@@ -102,38 +197,50 @@ def _partner_paths(problem: dict[str, Any]) -> dict[str, Any]:
                 "content": {**html, **problem}},
         "410": {"description": "The link has expired or has been withdrawn.", "content": {**html, **problem}},
     }
+    stored = {"type": "object", "required": ["reference", "request_id", "version", "submitted_at"], "properties": {
+        "reference": {"type": "string"}, "request_id": {"type": "string"},
+        "version": {"type": "integer"}, "submitted_at": {"type": "string"}}}
     return {
         "/partner/{token}": {
             "get": {
                 "operationId": "partnerReturnForm", "summary": "The partner's return form (HTML, works without JavaScript)",
                 "description": "Shows only what the partner needs: the people and addresses, the period, the due "
                                "date, the incidents the applicant says were reported to this partner, and the "
-                               "partner's own previous answers.",
+                               "partner's own previous answers. Refusals are HTML pages.",
                 "parameters": [PARTNER_TOKEN],
-                "responses": {"200": {"description": "The form", "content": html}, **refused},
+                "responses": {"200": {"description": "The form", "content": html},
+                              **{code: {**r, "content": html} for code, r in refused.items()}},
             },
             "post": {
                 "operationId": "submitPartnerReturn", "summary": "Send or amend a partner return",
                 "description": "Accepts the HTML form (application/x-www-form-urlencoded; the button `action=add_report` "
                                "shows one more report row and stores nothing) or JSON. Each accepted return is a new "
                                "version; earlier versions are kept. The threshold assessment is recomputed from the "
-                               "application and every partner's latest return. The same answers twice store nothing.",
+                               "application and every partner's latest return. The same answers twice store nothing. "
+                               f"Bodies over {MAX_BODY_BYTES} bytes are refused. A JSON body is answered with JSON "
+                               "(problem+json when refused), a form with an HTML page.",
                 "parameters": [PARTNER_TOKEN],
                 "requestBody": {"required": True, "content": {
                     "application/json": {"schema": {"$ref": "#/components/schemas/PartnerReturn"},
-                                         "example": example_return()},
-                    "application/x-www-form-urlencoded": {"schema": {"type": "object", "description":
-                        "The form's fields: responder_name, reports_held, ... and reports-<n>-<field> for each report row."}},
+                                         "examples": {"police": {
+                                             "summary": "The police answer a live request (the token from its email)",
+                                             "value": example_return(today)}}},
+                    "application/x-www-form-urlencoded": {
+                        "schema": {"type": "object", "description": "The form's fields: responder_name, reports_held, "
+                                   "... and reports-<n>-<field> for each report row; action=submit or add_report."},
+                        "examples": {"police": {"summary": "The same return, as the form sends it",
+                                                "value": example_return_form(today)}}},
                 }},
                 "responses": {
                     "201": {"description": "Stored as a new version (JSON: reference, request_id, version, submitted_at; "
                                            "form: a confirmation page).",
-                            "content": {**html, "application/json": {"schema": {"type": "object", "properties": {
-                                "reference": {"type": "string"}, "request_id": {"type": "string"},
-                                "version": {"type": "integer"}, "submitted_at": {"type": "string"}}}}}},
+                            "content": {**html, "application/json": {"schema": stored}}},
                     "200": {"description": "Unchanged from the last version (nothing stored), or the form with one more report row.",
-                            "content": html},
-                    "400": {"description": "The body cannot be read.", "content": problem},
+                            "content": {**html, "application/json": {"schema": stored}}},
+                    "400": {"description": "The body cannot be read (not JSON, a repeated key, too deep; a form "
+                                           "field the form does not have).", "content": problem},
+                    "413": {"description": "The body is too large, or the answers too long to store.", "content": problem},
+                    "415": _unsupported(problem),
                     "422": {"description": "Every problem with the answers: JSON problem, or the form again with the "
                                            "errors and everything typed.", "content": {**html, **problem}},
                     **refused,
@@ -145,69 +252,199 @@ def _partner_paths(problem: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-# Staff routes: (path, method, summary, request model name in staff_schemas or None, roles).
+# Staff routes: (path, method, summary, request model name in staff_schemas or None, roles, extra response codes).
 STAFF_ROUTES = [
-    ("/cases", "get", "List my areas' cases (filters: status, due=soon|overdue, area)", None, "spoc"),
-    ("/cases", "post", "Enter an application received by phone or on paper (same validation)", "StaffApplicationIn", "spoc"),
-    ("/cases/{ref}", "get", "A case: application, deadlines, assessment, partner returns, letters, timeline", None, "spoc, appeals"),
-    ("/cases/{ref}/consent", "post", "Record the victim's consent: acknowledges and asks partners", "ConsentIn", "spoc"),
-    ("/cases/{ref}/threshold-decision", "post", "Record the threshold decision (met, not met, accepted below threshold)", "DecisionIn", "spoc"),
-    ("/cases/{ref}/meeting", "post", "Arrange or rearrange the case review meeting (at least three agencies)", "MeetingIn", "spoc"),
-    ("/cases/{ref}/outcome", "post", "Record the meeting's outcome and action plan", "OutcomeIn", "spoc"),
-    ("/cases/{ref}/actions/{action_id}", "post", "Update an action's progress", "ActionUpdateIn", "spoc"),
-    ("/cases/{ref}/close", "post", "Close the case with a reason", "CloseIn", "spoc"),
-    ("/cases/{ref}/withdraw", "post", "Withdraw (applicant asked in writing, or victim unreachable)", "WithdrawIn", "spoc"),
-    ("/cases/{ref}/reject", "post", "Reject (anonymous, vexatious or only a service complaint)", "RejectIn", "spoc"),
-    ("/cases/{ref}/appeal", "post", "Record an appeal, within the area's window", "AppealIn", "appeals"),
-    ("/cases/{ref}/appeal-acknowledgement", "post", "Acknowledge the appeal", None, "appeals"),
-    ("/cases/{ref}/appeal-decision", "post", "Decide the appeal (upheld: the case returns for review)", "AppealDecisionIn", "appeals"),
-    ("/cases/{ref}/letters/{letter_id}/printed", "post", "Mark a letter from the print queue as posted", None, "spoc"),
-    ("/cases/{ref}/partner-requests/{request_id}/revoke", "post", "Revoke a partner's link", None, "spoc"),
-    ("/print-queue", "get", "Letters waiting to be printed and posted, in my areas", None, "spoc"),
+    ("/cases", "get", "List my areas' cases (filters: status, due=soon|overdue, area)", None, "spoc", ()),
+    ("/cases", "post", "Enter an application received by phone or on paper (same validation)", "StaffApplicationIn",
+     "spoc", ()),
+    ("/cases/{ref}", "get", "A case: application, deadlines, assessment, partner returns, letters, timeline", None,
+     "spoc, appeals", ()),
+    ("/cases/{ref}/consent", "post", "Record the victim's consent: acknowledges and asks partners", "ConsentIn", "spoc", ()),
+    ("/cases/{ref}/threshold-decision", "post", "Record the threshold decision (met, not met, accepted below threshold)",
+     "DecisionIn", "spoc", ()),
+    ("/cases/{ref}/meeting", "post", "Arrange or rearrange the case review meeting (at least three agencies)", "MeetingIn", "spoc", ()),
+    ("/cases/{ref}/outcome", "post", "Record the meeting's outcome and action plan", "OutcomeIn", "spoc", ()),
+    ("/cases/{ref}/actions/{action_id}", "post", "Update an action's progress", "ActionUpdateIn", "spoc", ()),
+    ("/cases/{ref}/close", "post", "Close the case with a reason", "CloseIn", "spoc", ()),
+    ("/cases/{ref}/withdraw", "post", "Withdraw (applicant asked in writing, or victim unreachable)", "WithdrawIn", "spoc", ()),
+    ("/cases/{ref}/reject", "post", "Reject (anonymous, vexatious or only a service complaint)", "RejectIn", "spoc", ()),
+    ("/cases/{ref}/appeal", "post", "Record an appeal, within the area's window", "AppealIn", "appeals", ()),
+    ("/cases/{ref}/appeal-acknowledgement", "post", "Acknowledge the appeal (no body)", None, "appeals", ()),
+    ("/cases/{ref}/appeal-decision", "post", "Decide the appeal (upheld: the case returns for review)", "AppealDecisionIn",
+     "appeals", ()),
+    ("/cases/{ref}/letters/{letter_id}/printed", "post", "Mark a letter from the print queue as posted", None, "spoc", ()),
+    ("/cases/{ref}/partner-requests/{request_id}/revoke", "post", "Revoke a partner's link", None, "spoc", ()),
+    ("/print-queue", "get", "Letters waiting to be printed and posted, in my areas", None, "spoc", ()),
     ("/reports/deadlines", "get", "Deadline report for an area and reporting year (?area=&year=): each deadline met, "
-     "met late, missed or pending; and the cases overdue now", None, "spoc, appeals"),
-    ("/appeals", "get", "Cases with an appeal, in the areas I cover", None, "appeals"),
+     "met late, missed or pending; and the cases overdue now", None, "spoc, appeals", ("404", "422")),
+    ("/appeals", "get", "Cases with an appeal, in the areas I cover", None, "appeals", ()),
 ]
 
+# The case-work steps: they read If-Match and answer 409 when the case's state does not allow them.
+STEP_PATHS = {"/cases/{ref}/" + name for name in ("consent", "threshold-decision", "meeting", "outcome", "close",
+                                                   "withdraw", "reject", "appeal", "appeal-acknowledgement",
+                                                   "appeal-decision")} | {"/cases/{ref}/actions/{action_id}"}
 
-def _staff_paths(problem: dict[str, Any], components: dict[str, Any]) -> dict[str, Any]:
+CASE_STATUSES = [status.value for status in Status]
+
+STAFF_QUERY = {
+    ("/cases", "get"): [
+        {"name": "status", "in": "query", "required": False, "description": "only cases in this state",
+         "schema": {"type": "string", "enum": CASE_STATUSES}},
+        {"name": "due", "in": "query", "required": False,
+         "description": "soon: a deadline within the next few working days; overdue: a deadline passed",
+         "schema": {"type": "string", "enum": ["soon", "overdue"]}},
+        {"name": "area", "in": "query", "required": False, "example": "derbyshire",
+         "description": "one of the areas in the token (403 for another)", "schema": {"type": "string"}},
+    ],
+    ("/reports/deadlines", "get"): [
+        {"name": "area", "in": "query", "required": True, "example": "derbyshire",
+         "description": "the area (404 if unknown, 403 if not in the token; 422 when absent)",
+         "schema": {"type": "string"}},
+        {"name": "year", "in": "query", "required": False,
+         "description": "the reporting year, named by its first calendar year; the current one when absent",
+         "schema": {"type": "integer", "minimum": 2014, "maximum": 2100}},
+    ],
+}
+
+PATH_PARAMS = {
+    "ref": {"type": "string", "pattern": "^CT-[A-Z0-9]{4}-[A-Z0-9]{4}$", "example": "CT-7K3M-9QXR"},
+    "action_id": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,40}$", "example": "A1"},
+    "letter_id": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,40}$", "example": "01"},
+    "request_id": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,40}$"},
+}
+
+RESULT = {"type": "object", "required": ["reference", "status", "version", "letters"], "properties": {
+    "reference": {"type": "string"}, "status": {"type": "string", "enum": CASE_STATUSES},
+    "version": {"type": "integer"},
+    "letters": {"type": "array", "items": {"type": "object", "properties": {
+        "to": {"type": "string"}, "step": {"type": "string"}, "channel": {"type": "string"},
+        "status": {"type": "string"}}}}}}
+
+STAFF_OK = {
+    ("/cases", "get"): {"type": "object", "required": ["cases"], "properties": {"cases": {"type": "array", "items": {
+        "type": "object", "required": ["reference", "area", "status"], "properties": {
+            "reference": {"type": "string"}, "area": {"type": "string"}, "status": {"type": "string"},
+            "received_on": {"type": ["string", "null"]},
+            "next_deadline": {"type": ["object", "null"], "properties": {"name": {"type": "string"}, "due": {"type": "string"}}},
+            "overdue": {"type": "array", "items": {"type": "string"}},
+            "due_soon": {"type": "array", "items": {"type": "string"}}}}}}},
+    ("/cases/{ref}", "get"): {"type": "object", "required": ["reference", "area", "status", "version", "next_steps"],
+                              "properties": {"reference": {"type": "string"}, "area": {"type": "string"},
+                                             "status": {"type": "string", "enum": CASE_STATUSES},
+                                             "version": {"type": "integer"},
+                                             "next_steps": {"type": "array", "items": {"type": "string"}},
+                                             "application": {"type": ["object", "null"]},
+                                             "partner_requests": {"type": "array"}, "letters": {"type": "array"},
+                                             "timeline": {"type": "array"}, "notices": {"type": "array"}}},
+    ("/cases/{ref}/letters/{letter_id}/printed", "post"): {"type": "object", "properties": {
+        "reference": {"type": "string"}, "letter_id": {"type": "string"}, "status": {"const": "printed"}}},
+    ("/cases/{ref}/partner-requests/{request_id}/revoke", "post"): {"type": "object", "properties": {
+        "reference": {"type": "string"}, "request_id": {"type": "string"}, "status": {"const": "revoked"}}},
+    ("/print-queue", "get"): {"type": "object", "required": ["letters"], "properties": {"letters": {
+        "type": "array", "items": {"type": "object", "properties": {
+            "reference": {"type": "string"}, "letter_id": {"type": "string"}, "area": {"type": "string"},
+            "to": {"type": "string"}, "subject": {"type": "string"}, "queued_at": {"type": "string"},
+            "html": {"type": "string"}}}}}},
+    ("/reports/deadlines", "get"): {"type": "object", "required": ["area", "reporting_year", "deadlines", "overdue_now"],
+                                    "properties": {"area": {"type": "string"}, "reporting_year": {"type": "object"},
+                                                   "deadlines": {"type": "object"}, "overdue_now": {"type": "array"},
+                                                   "generated_on": {"type": "string", "format": "date"}}},
+    ("/appeals", "get"): {"type": "object", "required": ["appeals"], "properties": {"appeals": {
+        "type": "array", "items": {"type": "object", "properties": {
+            "reference": {"type": "string"}, "area": {"type": "string"}, "status": {"type": "string"},
+            "appeal": {"type": ["object", "null"]}}}}}},
+}
+
+
+def _staff_paths(problem: dict[str, Any], components: dict[str, Any], today: date) -> dict[str, Any]:
     from . import staff_schemas
 
+    conflict = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/CaseConflict"}}}
+    examples = staff_examples(today)
     paths: dict[str, Any] = {}
-    for path, method, summary, model_name, roles in STAFF_ROUTES:
-        operation: dict[str, Any] = {
-            "summary": summary, "security": [{"staffBearer": []}],
-            "description": f"Role: {roles} (admin may do anything). Only for cases in the areas in the token. "
-                           "POST steps accept If-Match: <case version>; a stale version, a concurrent change "
-                           "or a step not allowed from the case's state gets 409 with the current state.",
-            "parameters": [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-                           for name in ("ref", "action_id", "letter_id", "request_id") if f"{{{name}}}" in path],
-            "responses": {
-                "200": {"description": "Done: the case's new state and version, and the letters sent",
-                        "content": {"application/json": {"schema": {"type": "object"}}}},
-                "401": {"description": "No token, or not a valid one (signature, issuer, audience, expiry)"},
-                "403": {"description": "Your role or areas do not allow this", "content": problem},
-                "404": {"description": "No such case", "content": problem},
-                "409": {"description": "Not allowed from the case's current state, or the case changed", "content": problem},
-                "422": {"description": "Every problem with what was sent", "content": problem},
-            },
+    for path, method, summary, model_name, roles, extra in STAFF_ROUTES:
+        is_step = path in STEP_PATHS
+        description = (f"Role: {roles} (admin may do anything). Only for cases in the areas in the token."
+                       + (" Accepts If-Match: <case version>; a stale version, a concurrent change or a step not "
+                          "allowed from the case's state gets 409 with the current state and version." if is_step else ""))
+        parameters = [{"name": name, "in": "path", "required": True, "schema": PATH_PARAMS[name]}
+                      for name in ("ref", "action_id", "letter_id", "request_id") if f"{{{name}}}" in path]
+        parameters += STAFF_QUERY.get((path, method), [])
+        reads_body = model_name is not None
+        responses: dict[str, Any] = {
+            "401": {"description": "No token, or not a valid one (signature, issuer, audience, expiry)",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Unauthorized"}}}},
+            "403": {"description": "Your role or areas do not allow this", "content": problem},
+            "415": _unsupported(problem),
         }
-        if method == "post":
-            operation["parameters"].append({"name": "If-Match", "in": "header", "required": False,
-                                            "schema": {"type": "string"}, "description": "the case version you last saw"})
+        ok = STAFF_OK.get((path, method), RESULT)
+        if path == "/cases" and method == "post":
+            responses["201"] = {"description": "Stored", "content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/Receipt"}}}}
+            parameters.append({"name": "Idempotency-Key", "in": "header", "required": False,
+                               "description": "As for POST /applications: a retry with the same key and body "
+                                              "stores nothing new.",
+                               "schema": {"type": "string", "minLength": 1, "maxLength": 255}})
+        else:
+            responses["200"] = {"description": "Done" if method == "post" else "The result",
+                                "content": {"application/json": {"schema": ok}}}
+        bad_request = []
+        if reads_body:
+            bad_request.append("the body is not JSON (or repeats a key, or nests too deeply)")
+        if is_step:
+            parameters.append({"name": "If-Match", "in": "header", "required": False,
+                               "schema": {"type": "string", "pattern": "^(W/)?\"?[0-9]{1,9}\"?$"},
+                               "description": "the case version you last saw: a number, optionally quoted (400 if not)"})
+            bad_request.append("If-Match is not a version number")
+            responses["409"] = {"description": "Not allowed from the case's current state, or the case changed",
+                                "content": conflict}
+        if path == "/cases" and method == "post":
+            bad_request.append("the Idempotency-Key is not valid")
+            responses["503"] = {"description": "Too busy to store it in time: nothing was stored; send the same "
+                                               "request again after Retry-After seconds", "content": problem}
+        if (path, method) == ("/cases", "get"):
+            bad_request.append("status or due is not one of its values")
+        if bad_request:
+            responses["400"] = {"description": "The request cannot be read: " + "; ".join(bad_request) + ".",
+                                "content": problem}
+        if reads_body:
+            responses["413"] = {"description": "The body is too large, or what it would store is too long (the "
+                                               "longest answers are named).", "content": problem}
+            responses["422"] = {"description": "Every problem with what was sent", "content": problem}
+        if "{ref}" in path:
+            responses["404"] = {"description": "No such case (or letter, request or action in it)", "content": problem}
+        for code in extra:
+            if code == "404":
+                responses["404"] = {"description": "No such area", "content": problem}
+            if code == "422":
+                responses["422"] = {"description": "Every problem with what was sent (no area; a year that is "
+                                                   "not a four-digit year from 2014)", "content": problem}
+        operation: dict[str, Any] = {"summary": summary, "description": description,
+                                     "security": [{"staffBearer": []}], "parameters": parameters,
+                                     "responses": dict(sorted(responses.items()))}
         if model_name:
             schema = getattr(staff_schemas, model_name).model_json_schema(ref_template="#/components/schemas/{model}")
             components.update(schema.pop("$defs", {}))
+            if model_name == "StaffApplicationIn":
+                schema["properties"]["application"] = {"$ref": "#/components/schemas/Application"}
             components[model_name] = schema
-            operation["requestBody"] = {"required": True, "content": {"application/json": {
-                "schema": {"$ref": f"#/components/schemas/{model_name}"}}}}
-        if path == "/cases" and method == "post":
-            operation["responses"]["201"] = {"description": "Stored", "content": {"application/json": {
-                "schema": {"$ref": "#/components/schemas/Receipt"}}}}
+            content: dict[str, Any] = {"schema": {"$ref": f"#/components/schemas/{model_name}"}}
+            if (path, method) in examples:
+                content["examples"] = examples[(path, method)]
+            operation["requestBody"] = {"required": True, "content": {"application/json": content}}
         operation["operationId"] = "".join(w.capitalize() for w in (method + path).replace("{", "").replace("}", "")
                                            .replace("/", " ").replace("-", " ").split())
         paths.setdefault(path, {})[method] = operation
     return paths
+
+
+IF_NONE_MATCH = {"name": "If-None-Match", "in": "header", "required": False, "schema": {"type": "string"},
+                 "description": "the ETag of the copy you hold: 304 with no body while it is still current"}
+
+ORIGIN = {"name": "Origin", "in": "header", "required": False, "schema": {"type": "string"},
+          "description": "Sent by browsers: only the council's form sites may post (403 otherwise). Clients that "
+                         "send no Origin are not limited by it."}
 
 
 def _stats_paths(problem: dict[str, Any]) -> dict[str, Any]:
@@ -219,10 +456,11 @@ def _stats_paths(problem: dict[str, Any]) -> dict[str, Any]:
         {"name": "appeals_body", "in": "query", "required": False, "schema": {"type": "string"},
          "description": "an appeals body (e.g. office-of-the-police-and-crime-commissioner-for-derbyshire): "
                         "the sum of every area it covers"},
-        {"name": "year", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 2014},
+        {"name": "year", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 2014, "maximum": 2100},
          "description": "one reporting year, named by its first calendar year (2026 = April 2026 to March 2027 "
                         "for a financial year); all years when absent"},
     ]
+    params.append(IF_NONE_MATCH)
     cache = {"ETag": {"schema": {"type": "string"}}, "Cache-Control": {"schema": {"type": "string"}},
              "Access-Control-Allow-Origin": {"schema": {"type": "string"}}}
     errors = {"304": {"description": "Not modified (If-None-Match matched the ETag)"},
@@ -254,8 +492,10 @@ def _stats_paths(problem: dict[str, Any]) -> dict[str, Any]:
                                                                "content": {"text/html": {"schema": {"type": "string"}}}}, **errors}}},
         "/stats/widget.js": {"get": {"operationId": "getStatsWidget", "summary": "The embeddable widget: "
                                      "<script src=\".../stats/widget.js\" data-area=\"hart\" defer></script>",
+                                     "parameters": [IF_NONE_MATCH],
                                      "responses": {"200": {"description": "JavaScript", "headers": cache,
-                                                           "content": {"text/javascript": {"schema": {"type": "string"}}}}}}},
+                                                           "content": {"text/javascript": {"schema": {"type": "string"}}}},
+                                                   "304": errors["304"]}}},
     }
 
 
@@ -290,6 +530,14 @@ def build_spec(today: date, server_url: str | None = None) -> dict[str, Any]:
     components.update(partner.pop("$defs", {}))
     components["PartnerReturn"] = partner
     components["Problem"] = _field_error_schema()
+    conflict = _field_error_schema()
+    conflict["required"] = [*conflict["required"], "current_status", "version"]
+    conflict["properties"].update({
+        "current_status": {"type": "string", "description": "the case's state now"},
+        "version": {"type": ["integer", "null"], "description": "the case's version now (send it as If-Match)"}})
+    components["CaseConflict"] = conflict
+    components["Unauthorized"] = {"type": "object", "required": ["message"],
+                                  "properties": {"message": {"type": "string", "enum": ["Unauthorized"]}}}
     components["Receipt"] = {
         "type": "object",
         "required": ["reference", "status", "area", "received_on", "acknowledgement_due", "letters"],
@@ -333,8 +581,10 @@ def build_spec(today: date, server_url: str | None = None) -> dict[str, Any]:
                         "description": "Any unique string (e.g. a UUID). Retrying with the same key and body "
                                        "returns the first answer and stores nothing new, for 7 days.",
                         "schema": {"type": "string", "minLength": 1, "maxLength": 255},
-                    }],
+                    }, ORIGIN],
                     "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {
+                        "examples": {"victim": {"summary": "The victim example, as the form sends it",
+                                                "value": example_application_form(today)}},
                         "schema": {"type": "object", "description":
                                    "The council's form without JavaScript: fields named by the JSON paths "
                                    "(victim.address.postcode, incidents[0].happened_on.day/.month/.year), plus "
@@ -350,23 +600,34 @@ def build_spec(today: date, server_url: str | None = None) -> dict[str, Any]:
                         },
                     }}},
                     "responses": {
-                        "201": {"description": "Stored. The reference and the dates.",
+                        "200": {"description": "A form post (not JSON): the next page (one more incident row, the "
+                                               "answers to check, or the form to edit).", "content": HTML},
+                        "201": {"description": "Stored. The reference and the dates (a form post: the confirmation page).",
                                 "headers": {"Idempotent-Replayed": {"schema": {"type": "string", "enum": ["true"]},
                                                                     "description": "present when this answers a retry"}},
-                                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Receipt"}}}},
-                        "400": {"description": "The body is not JSON, or a header is malformed.", "content": problem},
+                                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Receipt"}},
+                                            **HTML}},
+                        "400": {"description": "The body is not JSON, or a header is malformed, or a form post names "
+                                               "no known area.", "content": problem},
                         "403": {"description": "Sent by a browser from a site that is not one of the council's "
                                                "form sites (the Origin check).", "content": problem},
-                        "413": {"description": "The body is too large.", "content": problem},
-                        "415": {"description": "The body is not sent as application/json.", "content": problem},
-                        "422": {"description": "Every problem with the answers, each naming its field; "
-                                               "or an Idempotency-Key reused with a different body.",
+                        "413": {"description": "The body is too large, or the answers too long to store (the "
+                                               "longest are named; a form post: the form again).",
+                                "content": {**problem, **HTML}},
+                        "415": {"description": "The body is not sent as application/json (or as the form).",
                                 "content": problem},
+                        "422": {"description": "Every problem with the answers, each naming its field; "
+                                               "or an Idempotency-Key reused with a different body (a form post: "
+                                               "the form again with the errors).",
+                                "content": {**problem, **HTML}},
+                        "503": {"description": "Too busy to store it in time: nothing was stored; send the same "
+                                               "request (same Idempotency-Key) again after Retry-After seconds.",
+                                "headers": {"Retry-After": {"schema": {"type": "string"}}}, "content": problem},
                     },
                 }
             },
-            **_partner_paths(problem),
-            **_staff_paths(problem, components),
+            **_partner_paths(problem, today),
+            **_staff_paths(problem, components, today),
             **_stats_paths(problem),
             "/openapi.json": {
                 "get": {"operationId": "getOpenApi", "summary": "This document",
@@ -381,6 +642,7 @@ def build_spec(today: date, server_url: str | None = None) -> dict[str, Any]:
     }
     spec["paths"]["/applications"]["options"] = {
         "operationId": "applicationsPreflight", "summary": "CORS preflight for the council's form sites",
+        "parameters": [ORIGIN],
         "description": "204 with Access-Control-Allow-Origin for a configured form site (FORM_ORIGINS); 403 otherwise.",
         "responses": {"204": {"description": "Allowed"}, "403": {"description": "Not a form site", "content": problem}}}
     if server_url:

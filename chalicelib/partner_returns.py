@@ -4,11 +4,11 @@ source. A partner sees only the people, addresses and period it is asked about: 
 equalities answers, the application's other content, or other partners' returns."""
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Callable
-from urllib.parse import parse_qs
 
 from pynamodb.exceptions import TransactWriteError
 
@@ -21,6 +21,7 @@ from .domain.case import calendar_for
 from .domain.partners import PlannedRequest, lookback_period, names_body, plan_partner_requests
 from .domain.policy import Policy
 from .domain.threshold import Assessment, Report, assess
+from .domain.threshold import _person as person_key  # the rule's own name comparison
 from .letters import LetterRenderer
 from .outbox import LINK_PLACEHOLDER, deliver, working_email
 from .partner_links import LinkRefused, LinkSigner, hashes_match, new_nonce, token_hash
@@ -137,17 +138,45 @@ def reports_from_return(partner_name: str, answers: dict[str, Any]) -> list[Repo
     return out
 
 
+def person_id(matter: str, name: str) -> str | None:
+    """Who someone is, for the several-complainants rule: their name normalised exactly as the rule
+    compares names, hashed with the matter (so the index holds no name, and the same name cannot
+    be linked across places). None for a blank name (the rule ignores those)."""
+    normalised = person_key(name or "")
+    if not normalised:
+        return None
+    return hashlib.sha256(f"{matter}|{normalised}".encode()).hexdigest()
+
+
+def complainant_ids(application: dict[str, Any], matter: str) -> set[str]:
+    """The people who reported in an application (the victim and each report's reporter), as
+    stored on the case at intake for the matter index."""
+    names = [(application.get("victim") or {}).get("name", "")]
+    names += [i.get("reported_by", "") for i in application.get("incidents", [])]
+    return {pid for pid in (person_id(matter, n) for n in names) if pid}
+
+
 @dataclass(frozen=True)
 class MatterHistory:
-    other_complainants: list[str]
+    other_complainants: list[str]  # people in other applications in the window, as person_id hashes
     counts_after: date | None  # the latest previous review's outcome letter about the same matter
+    matter: str = ""
+
+    def complainants_for(self, reports: list[Report]) -> list[str]:
+        """The other people, as `assess` is given them: anyone who also reported in this application
+        is given by the name used here, so the rule counts them once."""
+        names = {person_id(self.matter, r.reported_by): r.reported_by for r in reports}
+        return [names.get(p, p) for p in self.other_complainants]
 
 
 def matter_history(repo: CaseRepository, case_ref: str | None, matter: str, applied_on: date,
                    policy: Policy) -> MatterHistory:
     since = add_months(applied_on, -policy.threshold.lookback_months).isoformat()
-    people, last_outcome = repo.matter_history(matter, case_ref, since)
-    return MatterHistory(people, date.fromisoformat(last_outcome) if last_outcome else None)
+    # Once this many other people are known the rule is met whoever else reported, so the look-up
+    # reads no further; an area without the rule needs none.
+    enough = policy.threshold.separate_complainants_needed or 0
+    people, last_outcome = repo.matter_history(matter, case_ref, since, enough=enough)
+    return MatterHistory(people, date.fromisoformat(last_outcome) if last_outcome else None, matter)
 
 
 def assess_case(case: CaseRecord, policy: Policy, returns: dict[str, PartnerReturnRecord],
@@ -156,7 +185,7 @@ def assess_case(case: CaseRecord, policy: Policy, returns: dict[str, PartnerRetu
     reports = reports_from_application(case.application)
     for record in returns.values():
         reports.extend(reports_from_return(record.partner_name, record.answers))
-    return assess(reports, applied_on, policy.threshold, other_complainants=history.other_complainants,
+    return assess(reports, applied_on, policy.threshold, other_complainants=history.complainants_for(reports),
                   counts_after=history.counts_after)
 
 
@@ -174,14 +203,24 @@ class Posted:
         return self.fields is not None
 
 
-def parse_body(raw: bytes, content_type: str) -> Posted:
-    """Raises ValueError (JSON) or UnicodeDecodeError for a body that cannot be read."""
-    import json
+def _report_field(name: str) -> tuple[int, str] | None:
+    """reports-<row>-<field> -> (row, field); rows are ASCII numbers below the cap (else a 400)."""
+    from .inputs import row_index
 
-    if content_type.startswith("application/json"):
-        return Posted(json.loads(raw.decode("utf-8")) if raw.strip() else {}, None, "submit")
-    fields = {k: v[-1] for k, v in parse_qs(raw.decode("utf-8"), keep_blank_values=True).items()}
-    return Posted(form_to_answers(fields), fields, fields.get("action", "submit"))
+    parts = name.split("-")
+    if len(parts) != 3 or parts[0] != "reports" or parts[2] not in REPORT_FIELDS:
+        return None
+    return row_index(parts[1], field=name), parts[2]
+
+
+def form_field_allowed(name: str) -> bool:
+    """Strict field names: the form's questions, its report rows, and its button."""
+    return name in FORM_SCALARS or name == "action" or _report_field(name) is not None
+
+
+def report_rows(fields: dict[str, str]) -> int:
+    """How many report rows the page showed (the highest row posted, plus one)."""
+    return 1 + max((row[0] for name in fields for row in [_report_field(name)] if row), default=0)
 
 
 def form_to_answers(fields: dict[str, str]) -> dict[str, Any]:
@@ -190,9 +229,9 @@ def form_to_answers(fields: dict[str, str]) -> dict[str, Any]:
     answers: dict[str, Any] = {k: fields.get(k, "") for k in FORM_SCALARS}
     rows: dict[int, dict[str, Any]] = {}
     for key, value in fields.items():
-        parts = key.split("-")
-        if len(parts) == 3 and parts[0] == "reports" and parts[1].isdigit() and parts[2] in REPORT_FIELDS:
-            rows.setdefault(int(parts[1]), {})[parts[2]] = value
+        row = _report_field(key)
+        if row is not None:
+            rows.setdefault(row[0], {})[row[1]] = value
     reports, positions = [], []
     for index in sorted(rows):
         row = rows[index]
@@ -303,7 +342,7 @@ class PartnerReturns:
             values = answers_to_form(self.repo.latest_returns(case.ref)[request.request_id].answers)
         values = values or {}
         if rows is None:
-            rows = max(1, 1 + max((int(k.split("-")[1]) for k in values if k.startswith("reports-")), default=0))
+            rows = report_rows(values)
         errors = errors or []
         error_for = {form_field(e["field"], positions or []): e["message"] for e in errors}
         return Page(status, self.renderer.render_page("partner_return", {

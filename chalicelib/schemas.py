@@ -102,13 +102,59 @@ def _email(value: str) -> str:
         raise PydanticCustomError("email", "must be written like name@example.com") from None
 
 
+# Never in any text: control characters other than tab and newlines, unpaired surrogates (which
+# JSON can carry as \ud800 but nothing can store or print), and the two non-characters.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+# Not in names, addresses and other one-line answers: line breaks, tabs, and the characters that
+# reverse or embed text direction (they make a name print differently from what it is).
+_NOT_ON_ONE_LINE = re.compile("[\t\n\r\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+MAX_TEXT_PROBLEMS = 20
+
+
+def _one_line(value: Any) -> Any:
+    if isinstance(value, str) and _NOT_ON_ONE_LINE.search(value):
+        raise PydanticCustomError("one_line", "must be on one line, without tabs or characters that change the text's direction")
+    return value
+
+
+def text_problems(data: Any, path: str = "") -> list[tuple[str, str]]:
+    """Every string in what was sent, at any depth (keys too), checked for characters that cannot
+    be used. Run before the model, so the same check covers JSON and form posts."""
+    problems: list[tuple[str, str]] = []
+
+    def walk(node: Any, at: str) -> None:
+        if len(problems) >= MAX_TEXT_PROBLEMS:
+            return
+        if isinstance(node, dict):
+            for key, value in node.items():
+                where = f"{at}.{key}" if at else str(key)
+                if isinstance(key, str) and _CONTROL.search(key):
+                    problems.append((at or "body", "A field name contains a control character"))
+                    continue
+                walk(value, where)
+        elif isinstance(node, list):
+            for n, value in enumerate(node):
+                walk(value, f"{at}[{n}]")
+        elif isinstance(node, str) and _CONTROL.search(node):
+            problems.append((at or "body", "This answer contains a character that cannot be used (a control "
+                                           "character or a broken one); remove it"))
+
+    walk(data, path)
+    return problems
+
+
 def _text(max_length: int) -> Any:
+    if max_length <= SHORT:  # names, addresses and other one-line answers
+        return Annotated[str, Field(min_length=1, max_length=max_length), AfterValidator(_one_line)]
     return Annotated[str, Field(min_length=1, max_length=max_length)]
 
 
 def _optional_text(max_length: int) -> Any:
     # The length limit comes before the validator so it applies to the text only: after it, it
     # would also be applied to the None a blank answer becomes, and crash.
+    if max_length <= SHORT:
+        return Annotated[str | None, Field(default=None, max_length=max_length), BeforeValidator(_blank_to_none),
+                         AfterValidator(_one_line)]
     return Annotated[str | None, Field(default=None, max_length=max_length), BeforeValidator(_blank_to_none)]
 
 
@@ -405,7 +451,9 @@ def _validate(model: type[BaseModel], data: Any, today: date, cross: list[tuple[
     """The model's own checks plus the cross-field ones, every problem at once, no duplicates."""
     if not isinstance(data, dict):
         raise error([{"field": "body", "message": "Send the answers as a JSON object"}])
-    problems: list[tuple[str, str]] = []
+    problems: list[tuple[str, str]] = text_problems(data)
+    if problems:  # say what is wrong with the characters first; the model would only add noise
+        raise error([{"field": f, "message": m} for f, m in dict.fromkeys(problems)])
     result = None
     try:
         result = model.model_validate(data, context={"today": today})

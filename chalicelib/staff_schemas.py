@@ -75,6 +75,11 @@ class NotRecommendedIn(_Model):
     reason: _text(MEDIUM)
 
 
+# All the text of an outcome together: the letter repeats it (escaped for HTML, and as plain
+# text), and a letter must fit in one stored item.
+OUTCOME_TEXT_BUDGET = 40_000
+
+
 class OutcomeIn(_Model):
     held_on: PastDate
     findings: _text(LONG)
@@ -153,9 +158,32 @@ def _cross(model: type, data: dict[str, Any]) -> list[tuple[str, str]]:
             problems.append((f"{prefix}victim_not_invited_reason", "Say why the victim is not invited"))
         if not meeting.get("online") and not str(meeting.get("place") or "").strip():
             problems.append((f"{prefix}place", "Enter where the meeting is, or say it is online"))
+    if model is OutcomeIn:
+        problems.extend(_outcome_budget(data))
     if model is WithdrawIn and data.get("reason") == "victim_unreachable" and not str(data.get("note") or "").strip():
         problems.append(("note", "Say what was done to reach the victim"))
     return problems
+
+
+def _outcome_budget(data: dict[str, Any]) -> list[tuple[str, str]]:
+    """Each part of the outcome's size, read defensively (the model reports wrong types itself)."""
+
+    def size(node: Any) -> int:
+        if isinstance(node, str):
+            return len(node)
+        if isinstance(node, list):
+            return sum(size(v) for v in node)
+        if isinstance(node, dict):
+            return sum(size(v) for v in node.values())
+        return 0
+
+    parts = {name: size(data.get(name)) for name in ("findings", "recommendations", "actions", "not_recommended")}
+    total = sum(parts.values())
+    if total <= OUTCOME_TEXT_BUDGET:
+        return []
+    message = (f"The outcome's text is {total:,} characters altogether; it can be at most {OUTCOME_TEXT_BUDGET:,}. "
+               "Shorten this part, or attach the full report to the case file")
+    return [(name, message) for name, length in sorted(parts.items(), key=lambda p: -p[1]) if length]
 
 
 def validate_staff(model: type, data: Any, *, today: date) -> Any:

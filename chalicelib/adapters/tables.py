@@ -16,6 +16,7 @@ from pynamodb.attributes import (
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
     VersionAttribute,
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
@@ -35,15 +36,29 @@ class _Meta:
 
 
 class MatterIndex(GlobalSecondaryIndex):
-    """Applications about the same matter (area + postcode of where the ASB happens), so the
-    several-complainants rule can count people across applications. Keys only: it finds refs."""
+    """Applications about the same matter (area + postcode of where the ASB happens), by date
+    received, so the several-complainants rule can count people across applications. It carries
+    who reported (hashed) and the status, so the look-up reads a page of the look-back window and
+    never the cases themselves. (Replaces the keys-only index "matter": a projection cannot change.)"""
 
     class Meta:
-        index_name = "matter"
-        projection = KeysOnlyProjection()
+        index_name = "matter-complainants"
+        projection = IncludeProjection(["complainants", "status"])
 
     matter = UnicodeAttribute(hash_key=True)
     received_on = UnicodeAttribute(range_key=True)
+
+
+class MatterOutcomeIndex(GlobalSecondaryIndex):
+    """The outcome letters of case reviews about a matter, by the date sent: the newest restarts
+    the qualifying period. Sparse: only cases whose outcome has been sent carry outcome_sent_on."""
+
+    class Meta:
+        index_name = "matter-outcomes"
+        projection = KeysOnlyProjection()
+
+    matter = UnicodeAttribute(hash_key=True)
+    outcome_sent_on = UnicodeAttribute(range_key=True)
 
 
 class AreaIndex(GlobalSecondaryIndex):
@@ -97,6 +112,10 @@ class CaseRecord(Model):
     pre_assessment = JSONAttribute()
     deadlines = JSONAttribute()  # name -> {"due": date, "met_on": date | None}
     matter = UnicodeAttribute()  # hashed: see chalicelib.domain.partners.matter_key
+    # Who reported in this application (victim and each report's reporter), normalised as the
+    # threshold rule compares names and hashed: see chalicelib.partner_returns.complainant_ids.
+    # None on cases stored before it existed: they count as unknown people.
+    complainants = UnicodeSetAttribute(null=True)
     assessment_closed = BooleanAttribute(default=False)  # set by the SPOC's threshold decision
     returns_complete_notified = BooleanAttribute(default=False)
     # The steps' records, each written by the step that produces it.
@@ -104,6 +123,7 @@ class CaseRecord(Model):
     decision = JSONAttribute(null=True)
     meeting = JSONAttribute(null=True)
     outcome = JSONAttribute(null=True)  # findings, recommendations, the action plan and its progress
+    outcome_sent_on = UnicodeAttribute(null=True)  # = outcome["sent_on"], for the sparse matter-outcomes index
     ending = JSONAttribute(null=True)  # closure, withdrawal or rejection, with the reason
     appeal = JSONAttribute(null=True)
     appeal_window_closes = UnicodeAttribute(null=True)  # last day to appeal the latest decision letter
@@ -113,6 +133,7 @@ class CaseRecord(Model):
     next_check_at = UnicodeAttribute(null=True)  # UTC instant the sweep must look at this case
     version = VersionAttribute()
     by_matter = MatterIndex()
+    by_matter_outcome = MatterOutcomeIndex()
     by_area = AreaIndex()
     appeals = AppealIndex()
     due_checks = DueIndex()

@@ -12,6 +12,28 @@ from moto.ses.models import ses_backends
 LINK_SECRET = "test-secret-for-partner-links-0123456789abcdef"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def atomic_moto_transactions():
+    """moto's TransactWriteItems is not atomic across threads: a cancelled transaction restores a
+    copy of whole tables taken when it started, wiping what another thread wrote meanwhile. DynamoDB
+    itself is atomic, so make the stand-in atomic too (one transaction at a time); the app's own
+    concurrency handling (conditions, versions, retries) is still what the race tests exercise."""
+    import threading
+
+    from moto.dynamodb.models import DynamoDBBackend
+
+    lock = threading.RLock()
+    original = DynamoDBBackend.transact_write_items
+
+    def atomic(self, *args, **kwargs):
+        with lock:
+            return original(self, *args, **kwargs)
+
+    DynamoDBBackend.transact_write_items = atomic
+    yield
+    DynamoDBBackend.transact_write_items = original
+
+
 @pytest.fixture
 def aws() -> Iterator[None]:
     import boto3

@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -34,33 +35,71 @@ def call(method: str, url: str, body=None, headers=None):
         return exc.code, json.loads(exc.read())
 
 
+class Stack:
+    """One `python -m infra.local_stack`, as `make run` starts it, on free ports and its own data folder."""
+
+    def __init__(self, data_dir: Path, **env_extra: str):
+        self.data_dir = data_dir
+        self.ports = {"PORT": free_port(), "MOTO_PORT": free_port(), "OUTBOX_PORT": free_port(),
+                      "FORM_PORT": free_port(), "DYNAMODB_PORT": free_port()}
+        env = {**os.environ, **{k: str(v) for k, v in self.ports.items()}, "SWEEP_EVERY": "0",
+               "LOCAL_DATA_DIR": str(data_dir), "RESET": ""}
+        for name in [k for k in env if k.startswith("AWS_") or k == "TABLE_PREFIX"]:
+            del env[name]  # the stack sets its own, as on a fresh machine
+        env.update(env_extra)
+        self.started = time.monotonic()
+        self.process = subprocess.Popen([sys.executable, "-m", "infra.local_stack"], cwd=REPO, env=env,
+                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                        start_new_session=True)
+        self.output: list[str] = []
+        self.api = f"http://127.0.0.1:{self.ports['PORT']}"
+        self.outbox = f"http://127.0.0.1:{self.ports['OUTBOX_PORT']}"
+        self.form = f"http://127.0.0.1:{self.ports['FORM_PORT']}"
+        self.dynamodb = f"http://127.0.0.1:{self.ports['DYNAMODB_PORT']}"
+
+    def wait_ready(self, seconds: float = 90) -> float:
+        """Read the banner up to READY; the seconds it took."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            line = self.process.stdout.readline()
+            if not line and self.process.poll() is not None:
+                pytest.fail("the stack exited while starting:\n" + "".join(self.output))
+            self.output.append(line)
+            if line.strip() == "READY":
+                # Keep reading in the background: a full pipe would block the stack's logging.
+                threading.Thread(target=self._drain, daemon=True).start()
+                return time.monotonic() - self.started
+        self.kill()
+        pytest.fail(f"the stack did not print READY within {seconds:.0f}s:\n" + "".join(self.output))
+
+    def _drain(self) -> None:
+        for line in self.process.stdout:
+            self.output.append(line)
+
+    def stop(self, seconds: float = 30) -> int:
+        """SIGTERM, as Ctrl+C would; its exit code."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            return self.process.wait(timeout=seconds)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise
+
+    def kill(self) -> None:
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.process.wait()
+
+
 @pytest.fixture(scope="package")
-def stack():
-    ports = {"PORT": free_port(), "MOTO_PORT": free_port(), "OUTBOX_PORT": free_port(), "FORM_PORT": free_port()}
-    env = {**os.environ, **{k: str(v) for k, v in ports.items()}, "SWEEP_EVERY": "0"}
-    for name in [k for k in env if k.startswith("AWS_") or k == "TABLE_PREFIX"]:
-        del env[name]  # the stack sets its own, as on a fresh machine
-    process = subprocess.Popen([sys.executable, "-m", "infra.local_stack"], cwd=REPO, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    banner = []
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line and process.poll() is not None:
-            pytest.fail("the stack exited while starting:\n" + "".join(banner))
-        banner.append(line)
-        if line.strip() == "READY":
-            break
-    else:
-        os.killpg(process.pid, signal.SIGKILL)
-        pytest.fail("the stack did not print READY within 90s:\n" + "".join(banner))
-    yield {"api": f"http://127.0.0.1:{ports['PORT']}", "outbox": f"http://127.0.0.1:{ports['OUTBOX_PORT']}",
-           "moto_port": str(ports["MOTO_PORT"]), "form": f"http://127.0.0.1:{ports['FORM_PORT']}",
-           "banner": "".join(banner)}
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-
-
+def stack(tmp_path_factory):
+    running = Stack(tmp_path_factory.mktemp("local-data"))
+    running.wait_ready()
+    yield {"api": running.api, "outbox": running.outbox, "moto_port": str(running.ports["MOTO_PORT"]),
+           "dynamodb_port": str(running.ports["DYNAMODB_PORT"]), "form": running.form,
+           "banner": "".join(running.output), "process": running.process, "data_dir": running.data_dir,
+           "output": running.output}
+    running.stop()

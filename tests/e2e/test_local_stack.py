@@ -121,7 +121,7 @@ def test_make_sweep_sends_each_reminder_once(stack):
     ref = receipt["reference"]
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "TABLE_PREFIX"}
     env.update({"PORT": stack["api"].rsplit(":", 1)[1], "OUTBOX_PORT": stack["outbox"].rsplit(":", 1)[1],
-                "MOTO_PORT": stack["moto_port"]})
+                "MOTO_PORT": stack["moto_port"], "DYNAMODB_PORT": stack["dynamodb_port"]})
     from datetime import date as _date
 
     from chalicelib.domain.calendar import WorkingCalendar
