@@ -35,6 +35,19 @@ def call(method: str, url: str, body=None, headers=None):
         return exc.code, json.loads(exc.read())
 
 
+STARTED: list["Stack"] = []  # every stack a test starts, so none outlives a failing test
+
+
+@pytest.fixture(autouse=True)
+def no_stack_outlives_its_test():
+    """A test that fails half-way must not leave a stack running (its children stop with it)."""
+    already = list(STARTED)
+    yield
+    for leftover in [s for s in STARTED if s not in already]:
+        if leftover.process.poll() is None and not getattr(leftover, "shared", False):
+            leftover.kill()
+
+
 class Stack:
     """One `python -m infra.local_stack`, as `make run` starts it, on free ports and its own data folder."""
 
@@ -48,6 +61,7 @@ class Stack:
             del env[name]  # the stack sets its own, as on a fresh machine
         env.update(env_extra)
         self.started = time.monotonic()
+        STARTED.append(self)
         self.process = subprocess.Popen([sys.executable, "-m", "infra.local_stack"], cwd=REPO, env=env,
                                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                         start_new_session=True)
@@ -97,6 +111,7 @@ class Stack:
 @pytest.fixture(scope="package")
 def stack(tmp_path_factory):
     running = Stack(tmp_path_factory.mktemp("local-data"))
+    running.shared = True  # the package's stack: stopped by this fixture, not after the first test
     running.wait_ready()
     yield {"api": running.api, "outbox": running.outbox, "moto_port": str(running.ports["MOTO_PORT"]),
            "dynamodb_port": str(running.ports["DYNAMODB_PORT"]), "form": running.form,
