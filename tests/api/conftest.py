@@ -36,23 +36,10 @@ def atomic_moto_transactions():
 
 @pytest.fixture
 def aws() -> Iterator[None]:
-    import boto3
+    from aws_stand_in import provisioned_aws
 
-    from chalicelib import wiring
-    from chalicelib.adapters import secrets
-    from chalicelib.adapters.tables import ALL_TABLES, reset_connections
-
-    with mock_aws():
-        reset_connections()
-        secrets.clear_cache()
-        for model in ALL_TABLES:
-            model.create_table(wait=True)
-        boto3.client("ssm", region_name="eu-west-2").put_parameter(
-            Name=secrets.link_secret_name(), Value=LINK_SECRET, Type="SecureString")
+    with provisioned_aws(LINK_SECRET):
         yield
-        reset_connections()
-        secrets.clear_cache()
-        wiring.reset()
 
 
 @pytest.fixture

@@ -68,34 +68,22 @@ def stack():
     from datetime import datetime, timezone
     from types import SimpleNamespace
 
-    import boto3
     import jwt
+    from aws_stand_in import provisioned_aws
     from chalice.test import Client
     from cryptography.hazmat.primitives.asymmetric import rsa
-    from moto import mock_aws
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.ses.models import ses_backends
 
     from app import app
     from chalicelib import wiring
-    from chalicelib.adapters import secrets
-    from chalicelib.adapters.tables import reset_connections
     from chalicelib.auth import TokenVerifier
 
     issuer, audience = "https://login.example.test/tenant", "community-trigger"
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     verifier = TokenVerifier(issuer, audience, keys=lambda kid: key.public_key())
-    with pytest.MonkeyPatch.context() as patch, mock_aws():
-        reset_connections()
-        secrets.clear_cache()
-        wiring.reset()
-        for model in ALL_TABLES:
-            model.create_table(wait=True)
-        boto3.client("ssm", region_name="eu-west-2").put_parameter(
-            Name=secrets.link_secret_name(), Value="bad-input-test-secret-0123456789abcdef", Type="SecureString")
-        ses = boto3.client("ses", region_name="eu-west-2")
-        for policy in wiring.policies().values():
-            ses.verify_email_identity(EmailAddress=policy.contacts.sender_email)
+    with pytest.MonkeyPatch.context() as patch, provisioned_aws("bad-input-test-secret-0123456789abcdef",
+                                                                 verify_senders=True):
         patch.setattr(wiring, "utc_now", lambda: datetime(2026, 12, 21, 10, 0, tzinfo=timezone.utc))
         patch.setattr(wiring, "verifier", lambda: verifier)
 
@@ -111,9 +99,6 @@ def stack():
 
         with Client(app) as client:
             yield SimpleNamespace(client=client, mint=mint, outbox=outbox)
-        reset_connections()
-        secrets.clear_cache()
-        wiring.reset()
 
 
 @pytest.fixture(scope="module")

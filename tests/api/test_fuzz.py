@@ -107,14 +107,11 @@ def fuzz_environment(key):
     the document's examples."""
     import time
 
-    import boto3
     import jwt
+    from aws_stand_in import provisioned_aws
     from chalice.test import Client
-    from moto import mock_aws
 
     from chalicelib import wiring
-    from chalicelib.adapters import secrets
-    from chalicelib.adapters.tables import ALL_TABLES, reset_connections
     from chalicelib.auth import TokenVerifier
     from chalicelib.clock import london_date, utc_now
 
@@ -124,17 +121,8 @@ def fuzz_environment(key):
                   "iat": now - 60, "exp": now + 3600, "roles": [role], "areas": areas}
         return "Bearer " + jwt.encode(claims, key, algorithm="RS256", headers={"kid": "fuzz"})
 
-    with mock_aws(), pytest.MonkeyPatch.context() as patch:
-        reset_connections()
-        secrets.clear_cache()
-        wiring.reset()
-        for model in ALL_TABLES:
-            model.create_table(wait=True)
-        boto3.client("ssm", region_name="eu-west-2").put_parameter(
-            Name=secrets.link_secret_name(), Value="fuzz-secret-for-partner-links-0123456789abcdef", Type="SecureString")
-        ses = boto3.client("ses", region_name="eu-west-2")
-        for policy in wiring.policies().values():
-            ses.verify_email_identity(EmailAddress=policy.contacts.sender_email)
+    with provisioned_aws("fuzz-secret-for-partner-links-0123456789abcdef", verify_senders=True), \
+            pytest.MonkeyPatch.context() as patch:
         verifier = TokenVerifier(ISSUER, AUDIENCE, keys=lambda kid: key.public_key())
         patch.setattr(wiring, "verifier", lambda: verifier)
         areas = sorted(wiring.policies())
@@ -142,9 +130,6 @@ def fuzz_environment(key):
             seeded = _seed(client, london_date(utc_now()), mint("spoc", areas, "Pat SPOC"),
                            mint("appeals", areas, "Opcc Officer"))
         yield seeded
-        reset_connections()
-        secrets.clear_cache()
-        wiring.reset()
 
 
 # Read from the app itself (no AWS needed): what is fuzzed is exactly what GET /openapi.json serves.
