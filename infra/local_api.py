@@ -48,14 +48,16 @@ def handler_class():
 
     class QuietHandler(ChaliceRequestHandler):
         def log_request(self, code: object = "-", size: object = "-") -> None:
-            log_line(method=self.command, path=redact(self.path or ""), status_code=getattr(code, "value", code))
+            # A request refused while its first line is read has no command or path yet.
+            log_line(method=getattr(self, "command", None), path=redact(getattr(self, "path", None) or ""),
+                     status_code=getattr(code, "value", code))
 
         def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - http.server's name
             log_line(event=format.split(":")[0].strip('"% ')[:60])  # never the arguments: they hold the request line
 
-        def _refuse(self, status: int, title: str, message: str) -> None:
+        def _refuse(self, status: int, title: str, message: str, field: str = "body") -> None:
             body = json.dumps({"type": "about:blank", "title": title, "status": status,
-                               "errors": [{"field": "body", "message": message}]}).encode()
+                               "errors": [{"field": field, "message": message}]}).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/problem+json")
             self.send_header("Content-Length", str(len(body)))
@@ -63,6 +65,16 @@ def handler_class():
             self.end_headers()
             self.wfile.write(body)
             self.close_connection = True
+
+        def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+            """http.server's own refusals (a malformed request line, headers too long, a method such as
+            TRACE that no route has) in the problem shape, not an HTML page; an unknown method is a
+            405, as API Gateway answers it, not a 501."""
+            if code == 501:
+                return self._refuse(405, "Method not allowed", f"No route accepts the method {(self.command or '')[:16]!r}",
+                                    field="method")
+            return self._refuse(code, (message or "The request could not be read")[:80],
+                                "The request could not be read", field="request")
 
         def _generic_handle(self) -> None:
             declared = self.headers.get("content-length", "0").strip() or "0"

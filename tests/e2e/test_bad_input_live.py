@@ -79,3 +79,22 @@ def test_partner_tokens_and_what_people_typed_never_reach_the_stack_output(stack
     assert token not in output and token[:24] not in output
     for typed in ("Quentin Uniquename", example["victim"]["email"], example["victim"]["address"]["line1"]):
         assert typed not in output
+
+
+@pytest.mark.parametrize("method", ["TRACE", "CONNECT", "PROPFIND", "BREW"])
+def test_a_method_no_route_has_is_a_405_problem_not_a_5xx(stack, method):
+    status, data = raw_request(stack["api"], method, "/stats/widget.js")
+    assert status == 405
+    assert json.loads(data)["errors"][0]["field"] == "method"
+
+
+def test_a_malformed_request_line_is_a_4xx_problem(stack):
+    import socket
+
+    host = urllib.parse.urlsplit(stack["api"])
+    with socket.create_connection((host.hostname, host.port), timeout=10) as s:
+        s.sendall(b"GET /stats?area=hart HTTP/9.9 extra\r\n\r\n")
+        reply = s.recv(4096).decode("latin-1")
+    # No version could be read, so the answer is HTTP/0.9 style (no status line): the problem body alone.
+    body = reply.split("\r\n\r\n", 1)[-1]
+    assert json.loads(body)["status"] == 400, reply[:300]
