@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 from .domain.policy import Policy
 
@@ -39,10 +39,6 @@ def allowed_origins() -> set[str]:
 def origin_of(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
-
-
-def parse_fields(raw: bytes) -> dict[str, str]:
-    return {k: v[-1] for k, v in parse_qs(raw.decode("utf-8"), keep_blank_values=True).items()}
 
 
 FORM_CONTROLS = frozenset({"action", "idempotency_key"})

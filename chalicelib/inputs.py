@@ -96,7 +96,7 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     for key, value in pairs:
         if key in out:
             raise Problem(400, "The request body repeats a key", field_error(
-                _clip(key), "This key appears more than once in the same object; send it once"))
+                clip(key), "This key appears more than once in the same object; send it once"))
         out[key] = value
     return out
 
@@ -161,12 +161,12 @@ def form_body(raw: bytes | None, *, allowed: Callable[[str], bool], limit: int =
     for name, value in pairs:
         if not allowed(name):
             raise Problem(400, "The form has a field it does not ask for", field_error(
-                _clip(name), "This is not a field of the form; reload the page and try again"))
+                clip(name), "This is not a field of the form; reload the page and try again"))
         fields[name] = value
     return fields
 
 
-def _clip(text: str, size: int = 80) -> str:
+def clip(text: str, size: int = 80) -> str:
     if not text:
         return "(a field with no name)"
     text = "".join(ch if ch.isprintable() else "?" for ch in text)

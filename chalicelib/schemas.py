@@ -21,8 +21,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-MAX_BODY_BYTES = 200_000
-MAX_INCIDENTS = 50
+from .inputs import MAX_BODY_BYTES, MAX_ROWS as MAX_INCIDENTS  # one home for the limits
 SHORT = 100
 MEDIUM = 2000
 LONG = 5000

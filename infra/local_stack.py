@@ -168,19 +168,31 @@ def wait_for_dynamodb(process: subprocess.Popen, seconds: float = 60) -> None:
         headers={"X-Amz-Target": "DynamoDB_20120810.ListTables", "Content-Type": "application/x-amz-json-1.0",
                  "Authorization": "AWS4-HMAC-SHA256 Credential=local/20200101/eu-west-2/dynamodb/aws4_request, "
                                   "SignedHeaders=host, Signature=0"})
+    wait_until_answering(request, process, f"DynamoDB Local (port {DYNAMODB_PORT})", seconds,
+                         any_status=True, on_exit=log_tail)
+
+
+def wait_until_answering(request: str | urllib.request.Request, process: subprocess.Popen, what: str,
+                         seconds: float = 60, *, any_status: bool = False,
+                         on_exit: Any = lambda: "") -> None:
+    """Poll until `request` is answered (200, or any HTTP answer with any_status); stop the start-up
+    if the process exits first or the time runs out."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            print(f"DynamoDB Local stopped while starting (exit {process.returncode}).\n{log_tail()}", file=sys.stderr)
+            print(f"{what} stopped while starting (exit {process.returncode}).\n{on_exit()}".rstrip(), file=sys.stderr)
             raise SystemExit(1)
         try:
-            with urllib.request.urlopen(request, timeout=2):
-                return
+            with urllib.request.urlopen(request, timeout=2) as response:
+                if any_status or response.status == 200:
+                    return
         except urllib.error.HTTPError:
-            return  # it answered
+            if any_status:
+                return  # it answered
         except (urllib.error.URLError, ConnectionError, TimeoutError):
-            time.sleep(0.2)
-    print(f"DynamoDB Local did not answer on port {DYNAMODB_PORT} within {seconds:.0f}s.", file=sys.stderr)
+            pass
+        time.sleep(0.2)
+    print(f"{what} did not answer within {seconds:.0f}s.", file=sys.stderr)
     raise SystemExit(1)
 
 
@@ -438,23 +450,6 @@ def start_api() -> subprocess.Popen:
     )
 
 
-def wait_for(url: str, process: subprocess.Popen, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            print(f"The API stopped while starting (exit {process.returncode}).", file=sys.stderr)
-            raise SystemExit(1)
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.2)
-    print(f"The API did not answer at {url} within {seconds:.0f}s.", file=sys.stderr)
-    raise SystemExit(1)
-
-
 def start_form_site() -> ThreadingHTTPServer:
     """Build the static form for every area and serve it, as a council's web host would."""
     from functools import partial
@@ -604,7 +599,7 @@ def run(policies: dict[str, Any], running: Running) -> int:
     running.sweeping = start_sweep_timer()
     running.api = api = start_api()
     api_url = f"http://{HOST}:{API_PORT}"
-    wait_for(f"{api_url}/openapi.json", api)
+    wait_until_answering(f"{api_url}/openapi.json", api, "The API")
     say("")
     say("Community Trigger is running locally (no AWS account; DynamoDB Local and moto stand in for AWS).")
     say(f"  Apply online   http://{HOST}:{FORM_PORT}/<area>/   (e.g. http://{HOST}:{FORM_PORT}/derbyshire/)")

@@ -39,7 +39,7 @@ def stats_data():
     except UnknownArea:
         field = "area" if area else "appeals_body"
         raise inputs.Problem(404, "Unknown area", inputs.field_error(
-            field, f"There is no area or appeals body '{inputs._clip(area or body or '', 40)}' here")) from None
+            field, f"There is no area or appeals body '{inputs.clip(area or body or '', 40)}' here")) from None
     return service.read(policies, year)
 
 
