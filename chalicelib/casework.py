@@ -6,7 +6,7 @@ locking: a second, stale edit gets a Conflict and changes nothing). Letters are 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Callable
 
@@ -16,22 +16,28 @@ from .adapters.repository import CaseRepository, CountChange
 from .adapters.tables import AuditEvent, CaseRecord, LetterRecord, PartnerRequestRecord
 from .auth import Principal
 from .clock import iso, london_date
-from .domain.case import IllegalStep, LetterPlan, Status, allowed_steps, calendar_for, due_after, next_status
+from .domain.case import ENDED, IllegalStep, LetterPlan, Status, allowed_steps, calendar_for, due_after, next_status
 from .domain.policy import Policy
 from .domain.stats import reporting_year_of, step_counts, year_bounds
-from .letters import LetterRenderer
+from .letters import LetterRenderer, date_posted
 from .outbox import Person, compose_letters, deliver
+from .partner_links import new_nonce
 from .partner_returns import plan_requests_for, request_emails, request_records
+from .schemas import InvalidInput
 from .staff_schemas import (
+    AcknowledgementIn,
     ActionUpdateIn,
+    AgencyReviewIn,
     AppealDecisionIn,
     AppealIn,
     CloseIn,
     ConsentIn,
     DecisionIn,
+    DraftPlanIn,
     MeetingIn,
     OutcomeIn,
     RejectIn,
+    StaffInvalid,
     WithdrawIn,
 )
 
@@ -70,7 +76,8 @@ class Change:
     letters: list[LetterPlan]
     letter_context: dict[str, Any]
     detail: dict[str, Any]
-    extra_items: list[Any]
+    extra_items: list[Any]  # new items written with the step (new letters are stored as new, once)
+    updated: list[Any] = field(default_factory=list)  # existing items the step changes (requests, cancelled emails)
 
 
 def _deadline(case: CaseRecord, name: str, due: date | None = None, met_on: date | None = None) -> None:
@@ -92,6 +99,29 @@ def open_deadlines(case_deadlines: dict[str, Any] | None) -> list[tuple[str, dat
 def _both(on_behalf: bool) -> list[str]:
     """Decision letters go to the applicant, with a copy to the victim when someone applied for them."""
     return ["applicant", "victim"] if on_behalf else ["applicant"]
+
+
+def _everyone(case: CaseRecord) -> list[str]:
+    """Who is kept informed of each stage: the applicant and, where someone else applied, the victim
+    (2025 guidance). A review an agency started has no applicant: the victim is told."""
+    if case.basis == "agency":
+        return ["victim"]
+    return _both(case.basis == "on_behalf")
+
+
+def _updates_wanted(case: CaseRecord) -> bool:
+    """Progress updates between the decisions (not the decision letters themselves) go only to those
+    who asked to be kept informed; the application's keep_informed answer is that choice."""
+    return bool((case.application or {}).get("keep_informed", True))
+
+
+def completed_on(case: CaseRecord) -> date:
+    """When the application was complete: received, or (a third party's) when consent was recorded.
+    The acknowledgement deadline's met date is that day for both; an agency-started review's is its start."""
+    met = ((case.deadlines or {}).get("acknowledge") or {}).get("met_on")
+    if case.consent and case.consent.get("recorded_on"):
+        return date.fromisoformat(case.consent["recorded_on"])
+    return date.fromisoformat(met) if met else date.fromisoformat(case.received_on)
 
 
 def _meeting_dict(meeting: MeetingIn) -> dict[str, Any]:
@@ -215,12 +245,14 @@ class CaseWork:
         if not principal.has_role("spoc"):
             raise Forbidden("print queue")
         out = []
+        today = london_date(self.clock())
         for area_id in sorted(a for a in self.policies if principal.covers(a)):
             for key in LetterRecord.print_queue.query(area_id):
                 letter = LetterRecord.get(key.ref, key.letter_id)
+                # Shown dated as it will be if printed today; the date is fixed when it is marked printed.
                 out.append({"reference": letter.ref, "letter_id": letter.letter_id, "area": area_id,
                             "to": letter.recipient_role, "subject": letter.subject, "queued_at": letter.created_at,
-                            "html": letter.html})
+                            "html": date_posted(letter.html, today)})
         return out
 
     def appeals(self, principal: Principal) -> list[dict[str, Any]]:
@@ -259,7 +291,8 @@ class CaseWork:
                              step_counts(step, done.detail), iso(now))
         try:
             self.repo.save_step(case=case, audit=audit, letters=letters + [i for i in done.extra_items if isinstance(i, LetterRecord)],
-                                items=[i for i in done.extra_items if not isinstance(i, LetterRecord)], counts=counts)
+                                items=[i for i in done.extra_items if not isinstance(i, LetterRecord)] + done.updated,
+                                counts=counts)
         except TransactWriteError as exc:
             if exc.cause_response_code != "TransactionCanceledException":
                 raise
@@ -291,20 +324,48 @@ class CaseWork:
     def record_consent(self, principal: Principal, ref: str, data: ConsentIn, version: int | None) -> dict[str, Any]:
         def change(case: CaseRecord, policy: Policy, today: date) -> Change:
             calendar = calendar_for(policy)
-            case.consent = {"received_on": data.received_on.isoformat(), "evidence": data.evidence, "note": data.note}
-            # The application is complete from today: its clock starts now.
-            _deadline(case, "acknowledge", met_on=today)
+            case.consent = {"received_on": data.received_on.isoformat(), "evidence": data.evidence, "note": data.note,
+                            "recorded_on": today.isoformat()}
+            # The application is complete from today: its clock starts now, and it is acknowledged now.
+            _deadline(case, "acknowledge", due=due_after(today, policy.timescales.acknowledge, calendar), met_on=today)
             _deadline(case, "threshold_decision", due=due_after(today, policy.timescales.threshold_decision, calendar))
-            planned = plan_requests_for(case.application, policy, today)
-            requests = request_records(planned, ref=case.ref, policy=policy, now=self.clock())
-            # The two letters below take the next two ids; the partner emails follow them.
+            case.acknowledgement = {"on": today.isoformat(), "how": "letter", "by": "system"}
             existing = len(self.repo.letters(case.ref))
-            emails = request_emails(requests, ref=case.ref, policy=policy, renderer=self.renderer, now=self.clock(),
-                                    applied_on=today, first_id=existing + 3)
+            requests = self._new_requests(case, policy, today, existing)
             return Change([LetterPlan("victim_confirmation", "victim"), LetterPlan("acknowledgement", "applicant")],
-                          {}, {"evidence": data.evidence}, [*requests, *emails])
+                          {}, {"evidence": data.evidence}, requests)
 
         return self._apply(principal, ref, "record_consent", ("spoc",), version, change)
+
+    def _new_requests(self, case: CaseRecord, policy: Policy, today: date, existing_letters: int,
+                      letters_before: int = 2) -> list[Any]:
+        """Partner requests for a newly complete application, with their emails; the step's own
+        letters (`letters_before` of them) take the next ids, the partner emails follow them."""
+        planned = plan_requests_for(case.application, policy, today)
+        requests = request_records(planned, ref=case.ref, policy=policy, now=self.clock())
+        emails = request_emails(requests, ref=case.ref, policy=policy, renderer=self.renderer, now=self.clock(),
+                                applied_on=today, first_id=existing_letters + letters_before + 1)
+        return [*requests, *emails]
+
+    def record_acknowledgement(self, principal: Principal, ref: str, data: AcknowledgementIn,
+                               version: int | None) -> dict[str, Any]:
+        """Staff acknowledged a paper or phone application themselves (by hand, by phone, in a letter
+        the system did not send): the fact and its date are recorded and the deadline is met."""
+
+        def change(case: CaseRecord, policy: Policy, today: date) -> Change:
+            if case.acknowledgement:
+                raise Conflict(f"The application was already acknowledged on {case.acknowledgement['on']}",
+                               case.status, case.version)
+            if data.acknowledged_on < date.fromisoformat(case.received_on):
+                raise StaffInvalid([{"field": "acknowledged_on",
+                                     "message": "The acknowledgement cannot be before the application was received "
+                                                f"({case.received_on})"}])
+            case.acknowledgement = {"on": data.acknowledged_on.isoformat(), "how": data.how, "by": principal.actor,
+                                    "note": data.note}
+            _deadline(case, "acknowledge", met_on=data.acknowledged_on)
+            return Change([], {}, {"acknowledged_on": data.acknowledged_on.isoformat(), "how": data.how}, [])
+
+        return self._apply(principal, ref, "record_acknowledgement", ("spoc",), version, change)
 
     def decide_threshold(self, principal: Principal, ref: str, data: DecisionIn, version: int | None) -> dict[str, Any]:
         step = {"met": "decide_met", "not_met": "decide_not_met",
@@ -316,21 +377,22 @@ class CaseWork:
                              "decided_on": today.isoformat(), "pre_assessment": (case.pre_assessment or {}).get("result")}
             case.assessment_closed = True  # partners can no longer amend their returns
             _deadline(case, "threshold_decision", met_on=today)
+            closed = self._close_requests(case)  # nobody is chased for information after the decision
             ctx: dict[str, Any] = {"decision": {"outcome": data.decision, "reasons": data.reasons, "decided_on": today}}
             if data.decision == "not_met":
                 window_end = due_after(today, policy.appeals.window, calendar)
                 case.appeal_window_closes = window_end.isoformat()
                 ctx["appeal_deadline"] = window_end
-                return Change([LetterPlan("threshold_not_met", to) for to in _both(case.basis == "on_behalf")], ctx,
-                              {"decision": data.decision}, [])
+                return Change([LetterPlan("threshold_not_met", to) for to in _everyone(case)], ctx,
+                              {"decision": data.decision}, [], closed)
             meeting_due = due_after(today, policy.timescales.review_meeting, calendar)
             _deadline(case, "review_meeting", due=meeting_due)
             ctx["meeting_due"] = meeting_due
             if data.meeting:
                 case.meeting = _meeting_dict(data.meeting)
                 ctx["meeting"] = _meeting_ctx(case.meeting)
-            return Change([LetterPlan("threshold_met", to) for to in _both(case.basis == "on_behalf")], ctx,
-                          {"decision": data.decision, "meeting_arranged": bool(data.meeting)}, [])
+            return Change([LetterPlan("threshold_met", to) for to in _everyone(case)], ctx,
+                          {"decision": data.decision, "meeting_arranged": bool(data.meeting)}, [], closed)
 
         result = self._apply(principal, ref, step, ("spoc",), version, change)
         if data.decision != "not_met" and data.meeting:
@@ -338,48 +400,161 @@ class CaseWork:
             result = self._schedule(principal, ref, data.meeting, None, send_letter=False)
         return result
 
+    def open_agency_review(self, principal: Principal, data: AgencyReviewIn) -> dict[str, Any]:
+        """An agency starts a case review itself, seeing the threshold is met, with no application
+        (2025 statutory guidance). The case is recorded as agency-started, goes straight to the review
+        stage, and the victim is told; it is counted as a review, not as an application."""
+        from .domain.partners import matter_key
+        from .domain.reference import new_reference
+
+        if data.area not in self.policies:
+            raise StaffInvalid([{"field": "area", "message": f"We do not run the Community Trigger for area '{data.area}'"}])
+        if not principal.has_role("spoc") or not principal.covers(data.area):
+            raise Forbidden(data.area)
+        policy = self.policies[data.area]
+        calendar = calendar_for(policy)
+        now = self.clock()
+        today = london_date(now)
+        victim = data.victim.model_dump(mode="json")
+        application = {"basis": "agency", "victim": victim, "incidents": [], "keep_informed": True,
+                       "asb_location": data.asb_location.model_dump(mode="json") if data.asb_location else None,
+                       "summary": data.summary, "started_by": {"agency": data.agency, "officer": data.officer}}
+        postcode = (data.asb_location.postcode if data.asb_location and data.asb_location.postcode
+                    else data.victim.address.postcode)
+        meeting_due = due_after(today, policy.timescales.review_meeting, calendar)
+        for _ in range(5):
+            ref = new_reference()
+            if self.repo.get_case(ref) is None:
+                break
+        case = CaseRecord(ref, area=policy.id, status=Status.REVIEW_PENDING.value, basis="agency", channel="agency",
+                          received_at=iso(now), received_on=today.isoformat(), application=application,
+                          pre_assessment={"result": "met", "assessed_on": today.isoformat(), "rules": [
+                              {"rule": "agency_started", "outcome": "pass",
+                               "reason": f"{data.agency} started the review, seeing the threshold is met: {data.reasons}"}],
+                              "reports": [], "qualifying_occasions": []},
+                          deadlines={"review_meeting": {"due": meeting_due.isoformat(), "met_on": None}},
+                          matter=matter_key(policy.id, postcode), assessment_closed=True,
+                          decision={"outcome": "agency_started", "reasons": data.reasons, "senior_officer": data.officer,
+                                    "decided_on": today.isoformat(), "pre_assessment": None})
+        case.check_soon(iso(now))
+        person = Person.from_contact(victim)
+        letters = compose_letters(plans=[LetterPlan("agency_review_started", "victim")], policy=policy,
+                                  renderer=self.renderer, ref=ref, now=now, letter_date=today,
+                                  people={"applicant": person, "victim": person}, on_behalf=False, deadlines={},
+                                  assessment_meeting=None,
+                                  extra={"agency_review": {"agency": data.agency, "reasons": data.reasons,
+                                                           "meeting_due": meeting_due}})
+        audit = AuditEvent(ref, 1, at=iso(now), actor=principal.actor, action="open_agency_review", from_status=None,
+                           to_status=case.status, detail={"agency": data.agency, "channel": "agency"})
+        counts = CountChange(policy.id, reporting_year_of(today, policy.area.reporting_year),
+                             step_counts("open_agency_review"), iso(now))
+        self.repo.create_staff_case(case=case, audit=audit, letters=letters, counts=counts)
+        log.info("case_step", extra={"ref": ref, "area": policy.id, "step": "open_agency_review", "status": case.status})
+        deliver(letters, policy=policy, mailer=self.mailer, repo=self.repo, now=self.clock(), link_for=self.link_for)
+        return {"reference": ref, "status": case.status, "version": case.version,
+                "letters": [{"to": l.recipient_role, "step": l.step, "channel": l.channel, "status": l.status}
+                            for l in letters]}
+
     def schedule_meeting(self, principal: Principal, ref: str, data: MeetingIn, version: int | None) -> dict[str, Any]:
         return self._schedule(principal, ref, data, version, send_letter=True)
 
     def _schedule(self, principal: Principal, ref: str, data: MeetingIn, version: int | None, *,
                   send_letter: bool) -> dict[str, Any]:
         def change(case: CaseRecord, policy: Policy, today: date) -> Change:
+            rescheduled = case.meeting["date"] if case.meeting and case.status == Status.MEETING_SCHEDULED else None
             case.meeting = _meeting_dict(data)
             _deadline(case, "outcome_letter", due=due_after(data.date, policy.timescales.outcome_letter, calendar_for(policy)))
-            letters = [LetterPlan("meeting_arranged", to) for to in _both(case.basis == "on_behalf")] if send_letter else []
+            letters = [LetterPlan("meeting_arranged", to) for to in _everyone(case)] if send_letter else []
             return Change(letters, {"meeting": _meeting_ctx(case.meeting)},
-                          {"meeting_on": data.date.isoformat(), "agencies": len(data.agencies)}, [])
+                          {"meeting_on": data.date.isoformat(), "agencies": len(data.agencies),
+                           **({"rescheduled_from": rescheduled} if rescheduled else {})}, [])
 
         return self._apply(principal, ref, "schedule_meeting", ("spoc",), version, change)
+
+    def _check_held_on(self, case: CaseRecord, held_on: date) -> None:
+        """A meeting cannot be recorded as held before the day it was arranged for: reschedule first."""
+        scheduled = date.fromisoformat(case.meeting["date"]) if case.meeting else None
+        if scheduled and held_on < scheduled:
+            raise StaffInvalid([{"field": "held_on", "message":
+                                 f"The meeting was arranged for {scheduled.isoformat()}; a meeting held earlier "
+                                 "must first be rescheduled to the day it was held"}])
+
+    def send_draft_plan(self, principal: Principal, ref: str, data: DraftPlanIn, version: int | None) -> dict[str, Any]:
+        """After the meeting: the draft action plan goes to the applicant (and victim) for their views by
+        a date, before the final plan and outcome letter (2025 guidance). Sending a revised draft again
+        is allowed; each one is kept."""
+
+        def change(case: CaseRecord, policy: Policy, today: date) -> Change:
+            calendar = calendar_for(policy)
+            self._check_held_on(case, data.held_on)
+            respond_by = data.respond_by or due_after(today, policy.timescales.draft_plan_response, calendar)
+            if respond_by <= today:
+                raise StaffInvalid([{"field": "respond_by", "message": "The date to respond by must be after today"}])
+            actions = [{"id": f"A{n}", **a.model_dump(mode="json")} for n, a in enumerate(data.actions, start=1)]
+            drafts = list((case.draft_plan or {}).get("drafts", []))
+            drafts.append({"sent_on": today.isoformat(), "respond_by": respond_by.isoformat(), "findings": data.findings,
+                           "recommendations": data.recommendations, "actions": actions})
+            case.draft_plan = {"held_on": data.held_on.isoformat(), "drafts": drafts}
+            _deadline(case, "review_meeting", met_on=data.held_on)
+            deadlines = dict(case.deadlines or {})
+            deadlines["draft_plan_response"] = {"due": respond_by.isoformat(), "met_on": None}
+            # The outcome letter follows the views: its timescale counts from the response date.
+            deadlines["outcome_letter"] = {"due": due_after(respond_by, policy.timescales.outcome_letter, calendar).isoformat(),
+                                           "met_on": None}
+            case.deadlines = deadlines
+            ctx = {"draft_plan": {"held_on": data.held_on, "respond_by": respond_by, "findings": data.findings,
+                                  "recommendations": data.recommendations, "revision": len(drafts),
+                                  "actions": [{"description": a.description, "agency": a.agency,
+                                               "lead_officer": a.lead_officer, "due_on": a.due_on} for a in data.actions]},
+                   "meeting": _meeting_ctx(case.meeting)}
+            return Change([LetterPlan("draft_plan", to) for to in _everyone(case)], ctx,
+                          {"held_on": data.held_on.isoformat(), "respond_by": respond_by.isoformat(),
+                           "revision": len(drafts), "actions": len(actions)}, [])
+
+        return self._apply(principal, ref, "send_draft_plan", ("spoc",), version, change)
 
     def record_outcome(self, principal: Principal, ref: str, data: OutcomeIn, version: int | None) -> dict[str, Any]:
         step = "record_outcome_actions" if data.actions else "record_outcome_no_further_action"
 
         def change(case: CaseRecord, policy: Policy, today: date) -> Change:
             calendar = calendar_for(policy)
+            self._check_held_on(case, data.held_on)
+            draft = case.draft_plan or {}
+            if draft and data.held_on.isoformat() != draft.get("held_on"):
+                raise StaffInvalid([{"field": "held_on", "message":
+                                     f"The draft plan said the meeting was held on {draft['held_on']}; use that date"}])
             actions = [{"id": f"A{n}", **a.model_dump(mode="json"), "status": "open", "progress": []}
                        for n, a in enumerate(data.actions, start=1)]
             case.outcome = {"held_on": data.held_on.isoformat(), "findings": data.findings,
                             "recommendations": data.recommendations, "actions": actions,
-                            "not_recommended": [n.model_dump() for n in data.not_recommended], "sent_on": today.isoformat()}
+                            "not_recommended": [n.model_dump() for n in data.not_recommended], "sent_on": today.isoformat(),
+                            "views_on_draft": data.views_on_draft}
             case.outcome_sent_on = today.isoformat()  # the sparse index of outcome letters per matter
             _deadline(case, "review_meeting", met_on=data.held_on)
-            _deadline(case, "outcome_letter", due=due_after(data.held_on, policy.timescales.outcome_letter, calendar),
-                      met_on=today)
+            if draft:
+                _deadline(case, "draft_plan_response", met_on=today)
+                _deadline(case, "outcome_letter", met_on=today)
+            else:
+                _deadline(case, "outcome_letter", due=due_after(data.held_on, policy.timescales.outcome_letter, calendar),
+                          met_on=today)
             for action in actions:
                 _deadline(case, f"action_{action['id']}", due=date.fromisoformat(action["due_on"]))
             window_end = due_after(today, policy.appeals.window, calendar)
             case.appeal_window_closes = window_end.isoformat()
             if not data.actions:
                 case.ending = {"kind": "closed", "reason": "Case review held; no further action", "on": today.isoformat()}
-            ctx = {"outcome": {"findings": data.findings, "recommendations": data.recommendations,
+            latest_draft = (draft.get("drafts") or [None])[-1]
+            ctx = {"outcome": {"held_on": data.held_on, "findings": data.findings, "recommendations": data.recommendations,
                                "actions": [{"description": a.description, "agency": a.agency, "lead_officer": a.lead_officer,
-                                            "due_on": a.due_on} for a in data.actions],
-                               "not_recommended": [n.model_dump() for n in data.not_recommended]},
+                                            "due_on": a.due_on, "victim_agreed": a.victim_agreed} for a in data.actions],
+                               "not_recommended": [n.model_dump() for n in data.not_recommended],
+                               "views_on_draft": data.views_on_draft,
+                               "draft_sent_on": date.fromisoformat(latest_draft["sent_on"]) if latest_draft else None},
                    "appeal_deadline": window_end, "meeting": _meeting_ctx(case.meeting)}
             letter_step = "outcome_actions" if data.actions else "outcome_no_further_action"
-            return Change([LetterPlan(letter_step, to) for to in _both(case.basis == "on_behalf")], ctx,
-                          {"actions": len(actions), "recommendations": len(data.recommendations)}, [])
+            return Change([LetterPlan(letter_step, to) for to in _everyone(case)], ctx,
+                          {"actions": len(actions), "recommendations": len(data.recommendations),
+                           "held_on": data.held_on.isoformat()}, [])
 
         return self._apply(principal, ref, step, ("spoc",), version, change)
 
@@ -391,23 +566,53 @@ class CaseWork:
             match = next((a for a in actions if a["id"] == action_id), None)
             if match is None:
                 raise NotFound(f"{ref} action {action_id}")
+            previous = match["status"]
             match["status"] = data.status
             match["progress"] = [*match.get("progress", []), {"on": today.isoformat(), "status": data.status,
                                                               "note": data.note, "by": principal.actor}]
             outcome["actions"] = actions
             case.outcome = outcome
+            letters: list[LetterPlan] = []
             if data.status in ("done", "not_viable"):
                 _deadline(case, f"action_{action_id}", met_on=today)
-            return Change([], {}, {"action": action_id, "status": data.status}, [])
+                if previous != data.status and _updates_wanted(case):
+                    letters = [LetterPlan("update", to) for to in _everyone(case)]
+            ctx = {"update": {"stage": "action_progress", "action": {
+                "description": match["description"], "agency": match["agency"], "status": data.status,
+                "due_on": date.fromisoformat(match["due_on"])},
+                "open_actions": sum(1 for a in actions if a["status"] == "open")}}
+            return Change(letters, ctx, {"action": action_id, "status": data.status}, [])
 
         return self._apply(principal, ref, "update_action", ("spoc",), version, change)
 
     def close(self, principal: Principal, ref: str, data: CloseIn, version: int | None) -> dict[str, Any]:
         def change(case: CaseRecord, policy: Policy, today: date) -> Change:
-            case.ending = {"kind": "closed", "reason": data.reason, "on": today.isoformat()}
-            open_actions = [a["id"] for a in (case.outcome or {}).get("actions", []) if a.get("status") == "open"]
-            return Change([LetterPlan("closed", to) for to in _both(case.basis == "on_behalf")],
-                          {"closure": {"reason": data.reason}}, {"open_actions_at_closure": open_actions}, [])
+            outcome = dict(case.outcome or {})
+            actions = [dict(a) for a in outcome.get("actions", [])]
+            still_open = [a for a in actions if a.get("status") == "open"]
+            if still_open and data.open_actions != "hand_to_agencies":
+                raise StaffInvalid([{"field": "open_actions", "message":
+                                     f"{len(still_open)} action{'s are' if len(still_open) != 1 else ' is'} still open "
+                                     f"({', '.join(a['id'] for a in still_open)}): record {'them' if len(still_open) != 1 else 'it'} "
+                                     "as done or not viable, or choose to hand them to the agencies' normal work and say why"}])
+            handed = []
+            for action in still_open:
+                action["status"] = "handed_over"
+                action["progress"] = [*action.get("progress", []), {"on": today.isoformat(), "status": "handed_over",
+                                                                    "note": data.handover_reason, "by": principal.actor}]
+                _deadline(case, f"action_{action['id']}", met_on=today)
+                handed.append({"description": action["description"], "agency": action["agency"],
+                               "lead_officer": action["lead_officer"]})
+            if still_open:
+                outcome["actions"] = actions
+                case.outcome = outcome
+            case.ending = {"kind": "closed", "reason": data.reason, "on": today.isoformat(),
+                           "handed_over": [a["id"] for a in still_open], "handover_reason": data.handover_reason}
+            return Change([LetterPlan("closed", to) for to in _everyone(case)],
+                          {"closure": {"reason": data.reason, "on": today, "handed_over": handed,
+                                       "handover_reason": data.handover_reason if handed else None}},
+                          {"open_actions_at_closure": [a["id"] for a in still_open],
+                           "handed_to_agencies": bool(still_open)}, [], self._close_requests(case))
 
         return self._apply(principal, ref, "close", ("spoc",), version, change)
 
@@ -415,29 +620,67 @@ class CaseWork:
         def change(case: CaseRecord, policy: Policy, today: date) -> Change:
             case.ending = {"kind": "withdrawn", "reason": data.reason, "note": data.note, "on": today.isoformat()}
             case.assessment_closed = True
-            return Change([LetterPlan("withdrawn", to) for to in _both(case.basis == "on_behalf")],
+            return Change([LetterPlan("withdrawn", to) for to in _everyone(case)],
                           {"withdrawal": {"reason": data.reason, "note": data.note}}, {"reason": data.reason},
-                          self._revoke_open_links(case))
+                          [], self._close_requests(case))
 
         return self._apply(principal, ref, "withdraw", ("spoc",), version, change)
 
     def reject(self, principal: Principal, ref: str, data: RejectIn, version: int | None) -> dict[str, Any]:
+        """A rejection is a decision not to review: like a threshold-not-met decision it can be appealed
+        to the appeals body within the window, and the letter gives the last day."""
+
         def change(case: CaseRecord, policy: Policy, today: date) -> Change:
-            case.ending = {"kind": "rejected", "reason": data.reason, "note": data.note, "on": today.isoformat()}
+            case.ending = {"kind": "rejected", "reason": data.reason, "note": data.note, "on": today.isoformat(),
+                           "while": case.status}
             case.assessment_closed = True
-            return Change([LetterPlan("rejected", "applicant")], {"rejection": {"reason": data.reason, "note": data.note}},
-                          {"reason": data.reason}, self._revoke_open_links(case))
+            window_end = due_after(today, policy.appeals.window, calendar_for(policy))
+            case.appeal_window_closes = window_end.isoformat()
+            return Change([LetterPlan("rejected", to) for to in _everyone(case)],
+                          {"rejection": {"reason": data.reason, "note": data.note}, "appeal_deadline": window_end},
+                          {"reason": data.reason}, [], self._close_requests(case))
 
         return self._apply(principal, ref, "reject", ("spoc",), version, change)
 
-    def _revoke_open_links(self, case: CaseRecord) -> list[PartnerRequestRecord]:
-        """An ended case's partner links stop working, in the same transaction as the ending."""
-        revoked = []
+    def _close_requests(self, case: CaseRecord) -> list[Any]:
+        """Partner requests still open end with the stage they belong to (a decision, or the case
+        ending), in the same transaction: nobody is chased again and their links show that the
+        case is closed. Emails about them still waiting to be sent are cancelled."""
+        changed: list[Any] = []
+        closed_ids = set()
         for request in self.repo.requests(case.ref):
-            if request.status in ("requested", "no_address", "returned"):
-                request.status = "revoked"
-                revoked.append(request)
-        return revoked
+            if request.status in ("requested", "no_address"):  # a returned one stays returned, as a record
+                request.status = "closed"
+                changed.append(request)
+                closed_ids.add(request.request_id)
+        for letter in self.repo.letters(case.ref):
+            if letter.status == "pending" and letter.recipient_role == "partner" and letter.link_request_id in closed_ids:
+                letter.status, letter.retry_area, letter.retry_at = "cancelled", None, None
+                letter.last_error = "The request was closed before the email was sent"
+                changed.append(letter)
+        return changed
+
+    def _reopen_requests(self, case: CaseRecord, policy: Policy, today: date, letters_before: int) -> list[Any]:
+        """An upheld appeal sends the case back to assessment: requests closed unanswered are issued
+        again with a new due date and a new link (the old one stays refused), or made anew if the
+        case never had any (a rejection while consent was awaited)."""
+        existing = self.repo.requests(case.ref)
+        if not existing:
+            return self._new_requests(case, policy, today, len(self.repo.letters(case.ref)), letters_before)
+        calendar = calendar_for(policy)
+        due_on = due_after(today, policy.timescales.partner_return, calendar)
+        expires_on = due_after(due_on, policy.timescales.partner_link_grace, calendar)
+        reopened = []
+        for request in existing:
+            if request.status == "closed":
+                request.status = "requested" if request.email else "no_address"
+                request.due_on, request.expires_on = due_on.isoformat(), expires_on.isoformat()
+                request.nonce, request.token_hash = new_nonce(), None
+                reopened.append(request)
+        emails = request_emails(reopened, ref=case.ref, policy=policy, renderer=self.renderer, now=self.clock(),
+                                applied_on=date.fromisoformat(case.received_on),
+                                first_id=len(self.repo.letters(case.ref)) + letters_before + 1)
+        return [*reopened, *emails]  # the requests are saved over (version-checked), the emails are new
 
     # ---------------------------------------------------------------- appeals (the appeals body)
 
@@ -445,7 +688,8 @@ class CaseWork:
         def change(case: CaseRecord, policy: Policy, today: date) -> Change:
             if case.appeal and case.appeal.get("status") in ("lodged", "acknowledged"):
                 raise Conflict("An appeal is already open for this case", case.status, case.version)
-            expected = "threshold_decision" if case.status == Status.THRESHOLD_NOT_MET else "review_outcome"
+            expected = {Status.THRESHOLD_NOT_MET: "threshold_decision", Status.REJECTED: "rejection"}.get(
+                Status(case.status), "review_outcome")
             if data.against != expected:
                 raise Conflict(f"This case's latest decision is its {expected.replace('_', ' ')}", case.status, case.version)
             if not case.appeal_window_closes or data.lodged_on > date.fromisoformat(case.appeal_window_closes):
@@ -473,17 +717,22 @@ class CaseWork:
                 raise Conflict("There is no newly lodged appeal to acknowledge", case.status, case.version)
             case.appeal = {**case.appeal, "status": "acknowledged", "acknowledged_on": today.isoformat()}
             _deadline(case, "appeal_acknowledge", met_on=today)
-            return Change([LetterPlan("appeal_acknowledgement", to) for to in _both(case.basis == "on_behalf")],
+            return Change([LetterPlan("appeal_acknowledgement", to) for to in _everyone(case)],
                           self._appeal_ctx(case), {}, [])
 
         return self._apply(principal, ref, "acknowledge_appeal", ("appeals",), version, change)
 
     def decide_appeal(self, principal: Principal, ref: str, data: AppealDecisionIn, version: int | None) -> dict[str, Any]:
         case, _ = self._load(principal, ref, "appeals")
-        if data.upheld:
-            step = "uphold_appeal_threshold" if case.status == Status.THRESHOLD_NOT_MET else "uphold_appeal_outcome"
-        else:
+        if not data.upheld:
             step = "decide_appeal_not_upheld"
+        elif case.status == Status.THRESHOLD_NOT_MET:
+            step = "uphold_appeal_threshold"
+        elif case.status == Status.REJECTED:
+            still_needs_consent = (case.ending or {}).get("while") == Status.AWAITING_CONSENT.value
+            step = "uphold_appeal_rejection_awaiting_consent" if still_needs_consent else "uphold_appeal_rejection"
+        else:
+            step = "uphold_appeal_outcome"
 
         def change(case: CaseRecord, policy: Policy, today: date) -> Change:
             if not case.appeal or case.appeal.get("status") not in ("lodged", "acknowledged"):
@@ -492,25 +741,32 @@ class CaseWork:
                            "reasons": data.reasons, "decided_on": today.isoformat()}
             _deadline(case, "appeal_acknowledge", met_on=today)
             _deadline(case, "appeal_decision", met_on=today)
+            letters = [LetterPlan("appeal_decision", to) for to in _everyone(case)]
+            extra: list[Any] = []
             if data.upheld:
                 calendar = calendar_for(policy)
                 case.appeal_window_closes = None
-                if step == "uphold_appeal_threshold":
-                    # A fresh threshold decision: partners may add to their returns again.
+                deadlines = dict(case.deadlines or {})
+                if step in ("uphold_appeal_threshold", "uphold_appeal_rejection"):
+                    # A fresh threshold decision: partners may add to their returns again, and those
+                    # who had not answered are asked again.
                     case.assessment_closed = False
                     case.decision = None
-                    deadlines = dict(case.deadlines or {})
+                    case.ending = None
+                    case.returns_complete_notified = False
                     deadlines["threshold_decision"] = {"due": due_after(today, policy.timescales.threshold_decision,
                                                                         calendar).isoformat(), "met_on": None}
                     case.deadlines = deadlines
+                    extra = self._reopen_requests(case, policy, today, len(letters))
+                elif step == "uphold_appeal_rejection_awaiting_consent":
+                    case.ending = None
+                    case.assessment_closed = False
                 else:
                     case.ending = None
-                    deadlines = dict(case.deadlines or {})
                     deadlines["review_meeting"] = {"due": due_after(today, policy.timescales.review_meeting,
                                                                     calendar).isoformat(), "met_on": None}
                     case.deadlines = deadlines
-            return Change([LetterPlan("appeal_decision", to) for to in _both(case.basis == "on_behalf")],
-                          self._appeal_ctx(case), {"upheld": data.upheld}, [])
+            return Change(letters, self._appeal_ctx(case), {"upheld": data.upheld}, extra)
 
         return self._apply(principal, ref, step, ("appeals",), version, change)
 
@@ -521,8 +777,11 @@ class CaseWork:
         letter = next((l for l in self.repo.letters(ref) if l.letter_id == letter_id), None)
         if letter is None or letter.status != "print_queued":
             raise NotFound(f"{ref} letter {letter_id} in the print queue")
-        self.repo.mark_printed(letter, iso(self.clock()))
-        return {"reference": ref, "letter_id": letter_id, "status": "printed"}
+        now = self.clock()
+        printed_on = london_date(now)
+        self.repo.mark_printed(letter, iso(now), html=date_posted(letter.html, printed_on),
+                               text=date_posted(letter.text, printed_on))
+        return {"reference": ref, "letter_id": letter_id, "status": "printed", "dated": printed_on.isoformat()}
 
     def revoke_partner_link(self, principal: Principal, ref: str, request_id: str) -> dict[str, Any]:
         self._load(principal, ref, "spoc")

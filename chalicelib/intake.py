@@ -68,8 +68,10 @@ class Intake:
     link_for: Callable[[Any], str] | None = None  # signs partner links when their emails are sent
 
     def submit(self, body: Any, *, idempotency_header: str | None, channel: str = "online",
-               actor: str = ONLINE_ACTOR) -> Created:
-        """Validate and store an application; raises ApplicationInvalid with every problem."""
+               actor: str = ONLINE_ACTOR, acknowledge: bool = True) -> Created:
+        """Validate and store an application; raises ApplicationInvalid with every problem.
+        `acknowledge=False`: staff entering a paper or phone application acknowledge it themselves
+        and record that as a step; the system sends no acknowledgement letter."""
         now = self.clock()
         today = london_date(now)
         app = validate_application(body, today=today, areas=set(self.policies))
@@ -88,8 +90,14 @@ class Intake:
         victim = Person.from_contact(stored_application["victim"])
         applicant = Person.from_contact(stored_application["applicant"]) if app.on_behalf and app.applicant else victim
         deadlines = {name: {"due": due.isoformat(), "met_on": None} for name, due in plan.deadlines.items()}
+        acknowledgement = None
+        letter_plans = plan.letters
         if plan.status == Status.ACKNOWLEDGED:
-            deadlines["acknowledge"]["met_on"] = today.isoformat()  # the acknowledgement goes out now
+            if acknowledge:
+                deadlines["acknowledge"]["met_on"] = today.isoformat()  # the acknowledgement goes out now
+                acknowledgement = {"on": today.isoformat(), "how": "letter", "by": "system"}
+            else:
+                letter_plans = tuple(p for p in plan.letters if p.step != "acknowledgement")
 
         def build(ref: str) -> NewCase:
             case = CaseRecord(
@@ -97,13 +105,14 @@ class Intake:
                 received_at=iso(now), received_on=today.isoformat(), application=stored_application,
                 pre_assessment=assessment.to_dict(), deadlines=deadlines, matter=matter,
                 complainants=complainant_ids(stored_application, matter) or None,
+                acknowledgement=acknowledgement,
             )
             case.check_soon(iso(now))
             audit = AuditEvent(ref, 1, at=iso(now), actor=actor, action=plan.step, from_status=None,
                                to_status=plan.status.value,
                                detail={"channel": channel, "pre_assessment": assessment.result})
             letters = compose_letters(
-                plans=plan.letters, policy=policy, renderer=self.renderer, ref=ref, now=now,
+                plans=letter_plans, policy=policy, renderer=self.renderer, ref=ref, now=now,
                 letter_date=today, people={"applicant": applicant, "victim": victim},
                 on_behalf=app.on_behalf, deadlines=plan.deadlines, assessment_meeting=plan.assessment_meeting)
             requests = request_records(planned, ref=ref, policy=policy, now=now)

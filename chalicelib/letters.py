@@ -28,10 +28,29 @@ class RenderedLetter:
     text: str
 
 
+# A posted letter is dated the day it is printed, not the day it was written: it is stored with this
+# mark where its date goes, and the mark becomes the date when staff mark it printed.
+POSTING_DATE_MARK = "[[date-of-posting]]"
+
+
+class PostingDate(date):
+    """Stands for 'the day this letter is printed' in a posted letter's context."""
+
+
+def posting_date(written_on: date) -> PostingDate:
+    return PostingDate(written_on.year, written_on.month, written_on.day)
+
+
+def date_posted(text: str, printed_on: date) -> str:
+    return text.replace(POSTING_DATE_MARK, long_date(printed_on))
+
+
 def long_date(value: date | None) -> str:
     """27 November 2026 -> 'Friday 27 November 2026' (GOV.UK style, no leading zero)."""
     if value is None:
         return ""
+    if isinstance(value, PostingDate):
+        return POSTING_DATE_MARK
     return f"{value:%A} {value.day} {value:%B %Y}"
 
 

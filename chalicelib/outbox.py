@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Callable, Iterable
 
-from .adapters.mailer import MailError, Mailer
+from .adapters.mailer import LetterCancelled, MailError, Mailer
 from .adapters.repository import CaseRepository
 from .adapters.tables import LetterRecord
 from .clock import iso
 from .domain.case import LetterPlan
 from .domain.policy import Policy
-from .letters import LetterRenderer, RenderedLetter
+from .letters import LetterRenderer, RenderedLetter, posting_date
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ class Person:
 
 # What later steps add to a letter; every letter receives every key (None where it does not apply).
 STEP_KEYS = ("decision", "appeal_deadline", "meeting", "meeting_due", "outcome", "closure", "withdrawal",
-             "rejection", "appeal")
+             "rejection", "appeal", "draft_plan", "update", "agency_review")
 
 
 def letter_context(*, policy: Policy, ref: str, letter_date: date, recipient: Person, role: str,
@@ -95,11 +95,11 @@ def compose_letters(*, plans: Iterable[LetterPlan], policy: Policy, renderer: Le
             continue
         n += 1
         recipient = people[plan.to]
-        rendered = renderer.render(template, letter_context(
-            policy=policy, ref=ref, letter_date=letter_date, recipient=recipient, role=plan.to,
-            applicant=people["applicant"], victim=people["victim"], on_behalf=on_behalf,
-            deadlines=deadlines, assessment_meeting=assessment_meeting, extra=extra))
         channel = recipient.channel
+        rendered = renderer.render(template, letter_context(
+            policy=policy, ref=ref, letter_date=letter_date if channel == "email" else posting_date(letter_date),
+            recipient=recipient, role=plan.to, applicant=people["applicant"], victim=people["victim"],
+            on_behalf=on_behalf, deadlines=deadlines, assessment_meeting=assessment_meeting, extra=extra))
         created = iso(now)
         record = LetterRecord(
             ref, f"{n:02d}",
@@ -153,6 +153,10 @@ def deliver(letters: Iterable[LetterRecord], *, policy: Policy, mailer: Mailer, 
             provider_id = mailer.send(sender=policy.contacts.sender_email, to=letter.to_email,
                                       reply_to=policy.contacts.spoc_email, subject=letter.subject,
                                       html=html, text=text)
+        except LetterCancelled as exc:
+            repo.cancel_letter(letter, str(exc))
+            log.info("letter_cancelled", extra={"ref": letter.ref, "letter": letter.letter_id, "error": str(exc)})
+            continue
         except MailError as exc:
             retry_at = iso(now + retry_delay((letter.attempts or 0) + 1))
             repo.mark_failed(letter, str(exc), retry_at)

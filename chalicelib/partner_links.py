@@ -18,10 +18,12 @@ SALT = "community-trigger.partner-return-link"
 
 
 class LinkRefused(Exception):
-    """The link cannot be used. `reason` is one of: invalid, expired, revoked."""
+    """The link cannot be used. `reason` is one of: invalid, expired, revoked, case_closed. `policy` is
+    the area's, once the link is known to be ours, so the page can say whom to contact."""
 
-    def __init__(self, reason: str):
+    def __init__(self, reason: str, policy: object | None = None):
         self.reason = reason
+        self.policy = policy
         super().__init__(reason)
 
 

@@ -12,18 +12,18 @@ from typing import Any, Callable
 
 from pynamodb.exceptions import TransactWriteError
 
-from .adapters.mailer import MailError
+from .adapters.mailer import LetterCancelled, MailError
 from .adapters.repository import CaseRepository
 from .adapters.tables import AuditEvent, CaseRecord, LetterRecord, PartnerRequestRecord, PartnerReturnRecord
 from .clock import iso, london_date
 from .domain.calendar import add_months
-from .domain.case import calendar_for
+from .domain.case import ENDED, LetterPlan, calendar_for
 from .domain.partners import PlannedRequest, lookback_period, names_body, plan_partner_requests
 from .domain.policy import Policy
 from .domain.threshold import Assessment, Report, assess
 from .domain.threshold import _person as person_key  # the rule's own name comparison
 from .letters import LetterRenderer
-from .outbox import LINK_PLACEHOLDER, deliver, working_email
+from .outbox import LINK_PLACEHOLDER, Person, compose_letters, deliver, working_email
 from .partner_links import LinkRefused, LinkSigner, hashes_match, new_nonce, token_hash
 from .schemas import PartnerReturnIn, validate_return
 
@@ -61,8 +61,8 @@ def link_for_letter(links: Links, repo: CaseRepository) -> Callable[[LetterRecor
     def make(letter: LetterRecord) -> str:
         try:
             request = repo.get_request(letter.ref, letter.link_request_id)
-            if request is None or request.status == "revoked":
-                raise MailError("LinkRevoked")
+            if request is None or request.status in ("revoked", "closed"):
+                raise LetterCancelled("LinkRevoked" if request is None or request.status == "revoked" else "RequestClosed")
             token = links.token_for(request)
             repo.record_token_hash(request, token_hash(token))
             return links.url_for(token)
@@ -292,7 +292,11 @@ class Stored:
 
 
 class ReturnClosed(Exception):
-    pass
+    """The threshold decision is made: returns can no longer be sent or changed."""
+
+    def __init__(self, policy: Policy | None = None):
+        self.policy = policy
+        super().__init__("closed")
 
 
 @dataclass
@@ -313,20 +317,22 @@ class PartnerReturns:
         request = self.repo.get_request(claims.ref, claims.request_id)
         if request is None or not hashes_match(token, request.token_hash):
             raise LinkRefused("invalid")  # signed by us, but not the link issued for this request
-        if request.status == "revoked":
-            raise LinkRefused("revoked")
-        if london_date(self.clock()) > date.fromisoformat(request.expires_on):
-            raise LinkRefused("expired")
-        case = self.repo.get_case(request.ref)
         policy = self.policies.get(request.area)
+        if request.status == "revoked":
+            raise LinkRefused("revoked", policy)
+        case = self.repo.get_case(request.ref)
         if case is None or policy is None:
             raise LinkRefused("invalid")
+        if case.status in ENDED:
+            raise LinkRefused("case_closed", policy)  # closed, withdrawn or rejected: nothing more to send
+        if london_date(self.clock()) > date.fromisoformat(request.expires_on):
+            raise LinkRefused("expired", policy)
         return request, case, policy
 
     # -- pages
 
     def error_page(self, reason: str, policy: Policy | None = None) -> Page:
-        status = {"invalid": 404, "expired": 410, "revoked": 410, "closed": 409}[reason]
+        status = {"invalid": 404, "expired": 410, "revoked": 410, "case_closed": 410, "closed": 409}[reason]
         html = self.renderer.render_page("link_error", {
             "reason": reason, "contacts": policy.contacts if policy else None,
             "area": policy.area if policy else None, "css_url": self.css_url})
@@ -336,8 +342,8 @@ class PartnerReturns:
                   rows: int | None = None, errors: list[dict[str, str]] | None = None,
                   positions: list[int] | None = None) -> Page:
         request, case, policy = self.authorise(token)
-        if case.assessment_closed:
-            raise ReturnClosed()
+        if case.assessment_closed or request.status == "closed":
+            raise ReturnClosed(policy)
         if values is None and request.latest_version:
             values = answers_to_form(self.repo.latest_returns(case.ref)[request.request_id].answers)
         values = values or {}
@@ -390,16 +396,16 @@ class PartnerReturns:
         """Validate and store a new version of this partner's return; recompute the assessment.
         Raises LinkRefused, ReturnClosed or ReturnInvalid (with every problem)."""
         request, case, policy = self.authorise(token)
-        if case.assessment_closed:
-            raise ReturnClosed()
+        if case.assessment_closed or request.status == "closed":
+            raise ReturnClosed(policy)
         if isinstance(answers, dict):
             answers = {k: v for k, v in answers.items() if k != "__positions__"}
         valid: PartnerReturnIn = validate_return(answers, today=london_date(self.clock()))
         stored_answers = valid.model_dump(mode="json")
         for _ in range(MAX_RACE_RETRIES):
             request, case, policy = self.authorise(token)
-            if case.assessment_closed:
-                raise ReturnClosed()
+            if case.assessment_closed or request.status == "closed":
+                raise ReturnClosed(policy)
             latest = self.repo.latest_returns(case.ref)
             mine = latest.get(request.request_id)
             if mine is not None and mine.answers == stored_answers:
@@ -435,6 +441,7 @@ class PartnerReturns:
         if not outstanding and not case.returns_complete_notified:
             case.returns_complete_notified = True
             letters.append(self._returns_complete_email(case, policy, latest, assessment, now))
+            letters.extend(self._information_complete_update(case, policy, now, first_id=int(letters[0].letter_id) + 1))
         audit = AuditEvent(case.ref, (case.version or 0) + 1, at=iso(now), actor=f"partner: {request.partner_name}",
                            action="partner_return" if version == 1 else "partner_return_amended",
                            from_status=case.status, to_status=case.status,
@@ -445,6 +452,25 @@ class PartnerReturns:
         if letters:
             deliver(letters, policy=policy, mailer=self.mailer, repo=self.repo, now=self.clock())
         return Stored(case.ref, request.request_id, version, record.submitted_at)
+
+    def _information_complete_update(self, case: CaseRecord, policy: Policy, now: datetime,
+                                     first_id: int) -> list[LetterRecord]:
+        """The applicant (and victim) are kept informed: the information stage is complete, and the
+        decision is due by its date (2025 guidance). Only for those who asked to be kept informed."""
+        application = case.application or {}
+        if not application.get("keep_informed", True):
+            return []
+        on_behalf = case.basis == "on_behalf"
+        victim = Person.from_contact(application["victim"])
+        applicant = Person.from_contact(application["applicant"]) if on_behalf and application.get("applicant") else victim
+        decision = (case.deadlines or {}).get("threshold_decision", {}).get("due")
+        return compose_letters(
+            plans=[LetterPlan("update", to) for to in (["applicant", "victim"] if on_behalf else ["applicant"])],
+            policy=policy, renderer=self.renderer, ref=case.ref, now=now, letter_date=london_date(now),
+            people={"applicant": applicant, "victim": victim}, on_behalf=on_behalf, deadlines={},
+            assessment_meeting=None, first_id=first_id,
+            extra={"update": {"stage": "information_complete",
+                              "decision_due": date.fromisoformat(decision) if decision else None}})
 
     def _returns_complete_email(self, case: CaseRecord, policy: Policy, latest: dict[str, PartnerReturnRecord],
                                 assessment: Assessment, now: datetime) -> LetterRecord:

@@ -9,7 +9,22 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, ValidationInfo
 from pydantic_core import PydanticCustomError
 
-from .schemas import LONG, MEDIUM, SHORT, InvalidInput, PastDate, _blank_to_none, _LABELS, _MISSING, _Model, _optional_text, _text, _validate
+from .schemas import (
+    LONG,
+    MEDIUM,
+    SHORT,
+    AsbLocation,
+    InvalidInput,
+    PastDate,
+    Victim,
+    _blank_to_none,
+    _LABELS,
+    _MISSING,
+    _Model,
+    _optional_text,
+    _text,
+    _validate,
+)
 
 
 def _any_date(value: Any, info: ValidationInfo) -> date:
@@ -86,6 +101,38 @@ class OutcomeIn(_Model):
     recommendations: Annotated[list[_text(MEDIUM)], Field(max_length=30)] = []
     actions: Annotated[list[ActionIn], Field(max_length=30)] = []
     not_recommended: Annotated[list[NotRecommendedIn], Field(max_length=30)] = []
+    # What the applicant or victim said about the draft plan, when one was sent (2025 guidance).
+    views_on_draft: _optional_text(LONG)
+
+
+class DraftPlanIn(_Model):
+    """The draft action plan after the meeting, sent for the applicant's and victim's views."""
+
+    held_on: PastDate
+    findings: _text(LONG)
+    recommendations: Annotated[list[_text(MEDIUM)], Field(max_length=30)] = []
+    actions: Annotated[list[ActionIn], Field(max_length=30)] = []
+    respond_by: AnyDate | None = None  # default: the area's draft_plan_response timescale
+
+
+class AcknowledgementIn(_Model):
+    """Staff acknowledged a paper or phone application themselves."""
+
+    acknowledged_on: PastDate
+    how: Literal["letter_by_post", "letter_by_hand", "email", "phone", "in_person"]
+    note: _optional_text(MEDIUM)
+
+
+class AgencyReviewIn(_Model):
+    """An agency starts a case review itself, seeing the threshold is met (2025 guidance)."""
+
+    area: _text(SHORT)
+    agency: _text(SHORT)
+    officer: _text(SHORT)
+    reasons: _text(LONG)
+    summary: _text(MEDIUM)
+    victim: Victim
+    asb_location: AsbLocation | None = None
 
 
 class ActionUpdateIn(_Model):
@@ -95,6 +142,10 @@ class ActionUpdateIn(_Model):
 
 class CloseIn(_Model):
     reason: _text(MEDIUM)
+    # Closing while actions are still open is an explicit choice: they pass to the agencies' normal
+    # work, with the reason, and the closure letter says so.
+    open_actions: Annotated[Literal["hand_to_agencies"] | None, BeforeValidator(_blank_to_none)] = None
+    handover_reason: _optional_text(MEDIUM)
 
 
 class WithdrawIn(_Model):
@@ -108,7 +159,7 @@ class RejectIn(_Model):
 
 
 class AppealIn(_Model):
-    against: Literal["threshold_decision", "review_outcome"]
+    against: Literal["threshold_decision", "rejection", "review_outcome"]
     lodged_on: PastDate
     grounds: _text(LONG)
 
@@ -121,6 +172,9 @@ class AppealDecisionIn(_Model):
 class StaffApplicationIn(_Model):
     channel: Literal["phone", "paper"]
     application: dict[str, Any]
+    # "send": the system sends the acknowledgement letter now (the default); "by_staff": staff
+    # acknowledge it themselves and record that later (POST /cases/{ref}/acknowledgement).
+    acknowledgement: Literal["send", "by_staff"] = "send"
 
 
 class EmailIn(_Model):
@@ -139,6 +193,11 @@ _MISSING.update({
     "grounds": "Enter the grounds of the appeal",
     "lodged_on": "Enter the date the appeal was received",
     "received_on": "Enter the date the consent arrived",
+    "acknowledged_on": "Enter the date the application was acknowledged",
+    "how": "Say how the application was acknowledged",
+    "agency": "Name the agency starting the review",
+    "officer": "Name the officer starting the review",
+    "summary": "Describe the anti-social behaviour in a sentence or two",
 })
 _LABELS.update({"agencies": "The agencies attending", "due_on": "The date the action is due", "time": "The time",
                 "date": "The meeting date"})
@@ -158,8 +217,10 @@ def _cross(model: type, data: dict[str, Any]) -> list[tuple[str, str]]:
             problems.append((f"{prefix}victim_not_invited_reason", "Say why the victim is not invited"))
         if not meeting.get("online") and not str(meeting.get("place") or "").strip():
             problems.append((f"{prefix}place", "Enter where the meeting is, or say it is online"))
-    if model is OutcomeIn:
+    if model in (OutcomeIn, DraftPlanIn):
         problems.extend(_outcome_budget(data))
+    if model is CloseIn and data.get("open_actions") == "hand_to_agencies" and not str(data.get("handover_reason") or "").strip():
+        problems.append(("handover_reason", "Say why the open actions are handed to the agencies' normal work"))
     if model is WithdrawIn and data.get("reason") == "victim_unreachable" and not str(data.get("note") or "").strip():
         problems.append(("note", "Say what was done to reach the victim"))
     return problems

@@ -66,17 +66,16 @@ class Sweep:
     # ---------------------------------------------------------------- cases
 
     def effects_for(self, case: CaseRecord, requests: list[PartnerRequestRecord], policy: Policy) -> list[Effect]:
+        """What the case needs as it is now; the domain decides which stages are still current."""
         open_requests = [OpenRequest(r.request_id, r.partner_name, date.fromisoformat(r.due_on))
                          for r in requests if r.status == "requested"]
         actions = [OpenAction(a["id"], date.fromisoformat(a["due_on"]))
                    for a in (case.outcome or {}).get("actions", []) if a.get("status") == "open"]
-        if case.status in ("closed", "withdrawn", "rejected") and not case.appeal_window_closes:
-            open_requests, actions = [], []  # nothing more to chase on an ended case
         appeal_open = bool(case.appeal and case.appeal.get("status") in ("lodged", "acknowledged"))
         window = date.fromisoformat(case.appeal_window_closes) if case.appeal_window_closes else None
-        return case_effects(deadlines=case.deadlines if case.status not in ("withdrawn", "rejected") else {},
-                            requests=open_requests, actions=actions, appeal_window_closes=window,
-                            appeal_open=appeal_open, policy=policy, calendar=calendar_for(policy))
+        return case_effects(status=case.status, deadlines=case.deadlines, requests=open_requests, actions=actions,
+                            appeal_window_closes=window, appeal_open=appeal_open, policy=policy,
+                            calendar=calendar_for(policy))
 
     def check_case(self, ref: str, policy: Policy, now: datetime, report: SweepReport) -> None:
         case = self.repo.get_case(ref)
@@ -85,12 +84,17 @@ class Sweep:
         requests = self.repo.requests(ref)
         effects = self.effects_for(case, requests, policy)
         done = {n.key for n in self.repo.notices(ref)}
+        refused = False
         for effect in due_now(effects, done, now):
             if self._perform(case, requests, policy, effect, now):
                 report.count(effect.kind)
-            done.add(effect.key)  # ours, or another sweep's: either way it is handled
-        upcoming = next_check(effects, done)
-        self.repo.set_next_check(ref, iso(upcoming) if upcoming else None)
+                done.add(effect.key)
+            else:
+                # Another sweep has it, or the case changed under us: look again next time, at the
+                # case as it is then (a changed case may no longer want this effect at all).
+                refused = True
+        upcoming = now if refused else next_check(effects, done)
+        self.repo.set_next_check(ref, iso(upcoming) if upcoming else None, only_if_version=case.version)
 
     def _perform(self, case: CaseRecord, requests: list[PartnerRequestRecord], policy: Policy, effect: Effect,
                  now: datetime) -> bool:
@@ -98,7 +102,7 @@ class Sweep:
         notice = NoticeRecord(case.ref, effect.key, kind=effect.kind, at=iso(now), detail={
             "deadline": effect.deadline, "due_on": effect.due_on.isoformat() if effect.due_on else None,
             "request": effect.request_id, "stage": effect.stage, "action": effect.action_id, "level": effect.level})
-        if not self.repo.claim_notice(notice, letters):
+        if not self.repo.claim_notice(notice, letters, case_version=case.version):
             return False
         log.info("sweep_effect", extra={"ref": case.ref, "area": case.area, "step": effect.kind})
         deliver(letters, policy=policy, mailer=self.mailer, repo=self.repo, now=now, link_for=self.link_for)

@@ -14,6 +14,11 @@ class MailError(Exception):
     """SES refused or could not be reached; the letter stays pending and is retried."""
 
 
+class LetterCancelled(MailError):
+    """The email must not go at all (its partner request was closed or its link withdrawn): retrying
+    cannot help, so it is cancelled rather than retried and reported as failed."""
+
+
 @dataclass
 class SesMailer:
     region: str = field(default_factory=lambda: os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "eu-west-2")

@@ -295,10 +295,37 @@ class CaseRepository:
 
         _commit_retrying_conflicts(write, self._connection(), "save_step")
 
-    def mark_printed(self, letter: LetterRecord, at: str) -> None:
-        """Out of the print queue (the sparse index) once staff have posted it."""
+    def create_staff_case(self, *, case: CaseRecord, audit: AuditEvent, letters: list[LetterRecord],
+                          counts: CountChange | None) -> None:
+        """A case staff open themselves (an agency-started review): one transaction, under a reference
+        that must still be unused."""
+
+        def write(tx: TransactWrite) -> None:
+            tx.save(case, condition=CaseRecord.ref.does_not_exist())
+            tx.save(audit, condition=AuditEvent.ref.does_not_exist())
+            for letter in letters:
+                tx.save(letter, condition=LetterRecord.ref.does_not_exist())
+            _add_counts(tx, counts)
+
+        _commit_retrying_conflicts(write, self._connection(), "create_staff_case")
+
+    def cancel_letter(self, letter: LetterRecord, why: str) -> bool:
+        """A pending email that must not go (its partner request closed, its link withdrawn): out of the
+        retry index for good, with the reason."""
+        try:
+            letter.update(actions=[LetterRecord.status.set("cancelled"), LetterRecord.last_error.set(why[:500]),
+                                   LetterRecord.retry_area.remove(), LetterRecord.retry_at.remove()],
+                          condition=LetterRecord.status == "pending")
+        except UpdateError:
+            return False
+        letter.status = "cancelled"
+        return True
+
+    def mark_printed(self, letter: LetterRecord, at: str, *, html: str, text: str) -> None:
+        """Out of the print queue (the sparse index) once staff have posted it, dated that day."""
         letter.update(actions=[LetterRecord.status.set("printed"), LetterRecord.sent_at.set(at),
-                               LetterRecord.print_area.remove()],
+                               LetterRecord.print_area.remove(), LetterRecord.html.set(html),
+                               LetterRecord.text.set(text)],
                       condition=LetterRecord.status == "print_queued")
 
     # ---------------------------------------------------------------- partner requests and returns
@@ -383,12 +410,16 @@ class CaseRepository:
     def notices(self, ref: str) -> list[NoticeRecord]:
         return list(NoticeRecord.query(ref, consistent_read=True))
 
-    def claim_notice(self, notice: NoticeRecord, letters: list[LetterRecord]) -> bool:
-        """Claim an effect and store its emails in one transaction. False: another sweep has it.
-        A conflict (another sweep claiming it at that moment) is retried until one has it; if
-        conflicts outlast the retries, TransactWriteError: nobody is known to have it."""
+    def claim_notice(self, notice: NoticeRecord, letters: list[LetterRecord], case_version: int | None = None) -> bool:
+        """Claim an effect and store its emails in one transaction. False: another sweep has it, or
+        (with `case_version`) the case changed since the sweep read it, so the effect was decided on
+        a state that is gone; the next sweep looks again at the case as it is (every step makes the
+        case due for a check). A conflict (another sweep claiming it at that moment) is retried
+        until one has it; if conflicts outlast the retries, TransactWriteError."""
 
         def write(tx: TransactWrite) -> None:
+            if case_version is not None:
+                tx.condition_check(CaseRecord, notice.ref, condition=CaseRecord.version == case_version)
             tx.save(notice, condition=NoticeRecord.ref.does_not_exist())
             for letter in letters:
                 tx.save(letter, condition=LetterRecord.ref.does_not_exist())
@@ -401,15 +432,24 @@ class CaseRepository:
             raise
         return True
 
-    def set_next_check(self, ref: str, at: str | None) -> None:
+    def set_next_check(self, ref: str, at: str | None, *, only_if_version: int | None = None) -> None:
         """Move (or clear) when the sweep next looks at a case. Not a change to the case, so it
-        does not bump the version staff edit against."""
+        does not bump the version staff edit against. With `only_if_version`, only if the case is
+        still the one the sweep read: a step taken meanwhile has already made it due now, and that
+        must not be overwritten by a time worked out from the old state."""
         connection = CaseRecord._get_connection()  # noqa: SLF001 - a plain update, no version logic
         if at is None:
             actions = [CaseRecord.due_area.remove(), CaseRecord.next_check_at.remove()]
         else:
             actions = [CaseRecord.next_check_at.set(at)]
-        connection.update_item(ref, actions=actions, condition=CaseRecord.ref.exists())
+        condition = CaseRecord.ref.exists()
+        if only_if_version is not None:
+            condition = condition & (CaseRecord.version == only_if_version)
+        try:
+            connection.update_item(ref, actions=actions, condition=condition)
+        except UpdateError:
+            if only_if_version is None:
+                raise
 
     def give_up_letter(self, letter: LetterRecord) -> bool:
         """After the last attempt: out of the retry index, flagged failed for the SPOC."""

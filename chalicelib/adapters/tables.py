@@ -104,8 +104,8 @@ class CaseRecord(Model):
     ref = UnicodeAttribute(hash_key=True)
     area = UnicodeAttribute()
     status = UnicodeAttribute()
-    basis = UnicodeAttribute()
-    channel = UnicodeAttribute()  # online | phone | paper
+    basis = UnicodeAttribute()  # victim | on_behalf | agency (a review an agency started itself)
+    channel = UnicodeAttribute()  # online | phone | paper | agency
     received_at = UnicodeAttribute()  # UTC instant, ISO 8601
     received_on = UnicodeAttribute()  # Europe/London date the application arrived
     application = JSONAttribute()
@@ -120,8 +120,11 @@ class CaseRecord(Model):
     returns_complete_notified = BooleanAttribute(default=False)
     # The steps' records, each written by the step that produces it.
     consent = JSONAttribute(null=True)
+    # The acknowledgement as a recorded fact: when, how and by whom (the system's letter, or staff).
+    acknowledgement = JSONAttribute(null=True)
     decision = JSONAttribute(null=True)
     meeting = JSONAttribute(null=True)
+    draft_plan = JSONAttribute(null=True)  # the draft action plans sent for the victim's views, before the outcome
     outcome = JSONAttribute(null=True)  # findings, recommendations, the action plan and its progress
     outcome_sent_on = UnicodeAttribute(null=True)  # = outcome["sent_on"], for the sparse matter-outcomes index
     ending = JSONAttribute(null=True)  # closure, withdrawal or rejection, with the reason
@@ -198,7 +201,7 @@ class LetterRecord(Model):
     subject = UnicodeAttribute()
     html = UnicodeAttribute()
     text = UnicodeAttribute()
-    status = UnicodeAttribute()  # pending | sent | print_queued | printed
+    status = UnicodeAttribute()  # pending | sent | print_queued | printed | failed | cancelled
     attempts = NumberAttribute(default=0)
     last_error = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()

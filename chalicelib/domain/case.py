@@ -20,6 +20,9 @@ class Status(StrEnum):
     THRESHOLD_NOT_MET = "threshold_not_met"  # decision letter sent; open to appeal within the window
     REVIEW_PENDING = "review_pending"  # threshold met (or accepted): a case review meeting is due
     MEETING_SCHEDULED = "meeting_scheduled"
+    # The meeting was held and the draft action plan sent to the applicant/victim for their views
+    # (2025 statutory guidance: victims are consulted on the plan before it is final).
+    DRAFT_PLAN_SENT = "draft_plan_sent"
     MONITORING = "monitoring"  # outcome sent; the action plan is being carried out
     CLOSED = "closed"
     WITHDRAWN = "withdrawn"
@@ -27,21 +30,29 @@ class Status(StrEnum):
 
 
 S = Status
-OPEN = frozenset({S.AWAITING_CONSENT, S.ACKNOWLEDGED, S.REVIEW_PENDING, S.MEETING_SCHEDULED, S.MONITORING})
-# Where an appeal can be lodged: against a threshold-not-met decision, or against a review's outcome.
-APPEALABLE = frozenset({S.THRESHOLD_NOT_MET, S.MONITORING, S.CLOSED})
+OPEN = frozenset({S.AWAITING_CONSENT, S.ACKNOWLEDGED, S.REVIEW_PENDING, S.MEETING_SCHEDULED, S.DRAFT_PLAN_SENT,
+                  S.MONITORING})
+ENDED = frozenset({S.CLOSED, S.WITHDRAWN, S.REJECTED})
+# Where an appeal can be lodged: against a threshold-not-met decision, a rejection, or a review's outcome.
+APPEALABLE = frozenset({S.THRESHOLD_NOT_MET, S.REJECTED, S.MONITORING, S.CLOSED})
+HELD = frozenset({S.MEETING_SCHEDULED, S.DRAFT_PLAN_SENT})  # the meeting may have been held
 
 # step -> (states it may start from, state it leads to; None = the state does not change).
 STEPS: dict[str, tuple[frozenset[Status | None], Status | None]] = {
     "submit_complete": (frozenset({None}), S.ACKNOWLEDGED),
     "submit_awaiting_consent": (frozenset({None}), S.AWAITING_CONSENT),
+    # An agency starts a review itself, seeing the threshold is met, with no application (2025 guidance).
+    "open_agency_review": (frozenset({None}), S.REVIEW_PENDING),
+    # A paper or phone application acknowledged by staff outside the system: the fact is recorded.
+    "record_acknowledgement": (frozenset({S.ACKNOWLEDGED}), None),
     "record_consent": (frozenset({S.AWAITING_CONSENT}), S.ACKNOWLEDGED),
     "decide_met": (frozenset({S.ACKNOWLEDGED}), S.REVIEW_PENDING),
     "decide_accepted_below_threshold": (frozenset({S.ACKNOWLEDGED}), S.REVIEW_PENDING),
     "decide_not_met": (frozenset({S.ACKNOWLEDGED}), S.THRESHOLD_NOT_MET),
     "schedule_meeting": (frozenset({S.REVIEW_PENDING, S.MEETING_SCHEDULED}), S.MEETING_SCHEDULED),
-    "record_outcome_actions": (frozenset({S.MEETING_SCHEDULED}), S.MONITORING),
-    "record_outcome_no_further_action": (frozenset({S.MEETING_SCHEDULED}), S.CLOSED),
+    "send_draft_plan": (HELD, S.DRAFT_PLAN_SENT),
+    "record_outcome_actions": (HELD, S.MONITORING),
+    "record_outcome_no_further_action": (HELD, S.CLOSED),
     "update_action": (frozenset({S.MONITORING}), None),
     "close": (frozenset({S.MONITORING}), S.CLOSED),
     "withdraw": (OPEN, S.WITHDRAWN),
@@ -51,6 +62,9 @@ STEPS: dict[str, tuple[frozenset[Status | None], Status | None]] = {
     "decide_appeal_not_upheld": (APPEALABLE, None),
     # An upheld appeal sends the case back: to a fresh threshold assessment, or to a new review.
     "uphold_appeal_threshold": (frozenset({S.THRESHOLD_NOT_MET}), S.ACKNOWLEDGED),
+    # A rejection overturned: the application is considered after all (awaiting consent if it still needs it).
+    "uphold_appeal_rejection": (frozenset({S.REJECTED}), S.ACKNOWLEDGED),
+    "uphold_appeal_rejection_awaiting_consent": (frozenset({S.REJECTED}), S.AWAITING_CONSENT),
     "uphold_appeal_outcome": (frozenset({S.MONITORING, S.CLOSED}), S.REVIEW_PENDING),
 }
 
@@ -74,7 +88,8 @@ def next_status(step: str, current: Status | None) -> Status:
 
 def allowed_steps(current: Status) -> list[str]:
     """What staff can do next from this state (shown with the case)."""
-    return [step for step, (allowed, _) in STEPS.items() if current in allowed and not step.startswith("submit")]
+    return [step for step, (allowed, _) in STEPS.items()
+            if current in allowed and not step.startswith("submit") and step != "open_agency_review"]
 
 
 Recipient = Literal["applicant", "victim"]
@@ -135,15 +150,16 @@ def plan_intake(*, on_behalf: bool, consent_given: bool, received_on: date, poli
     waits; otherwise the application is complete and is acknowledged (and the victim told).
     """
     t = policy.timescales
-    deadlines = {"acknowledge": due_after(received_on, t.acknowledge, calendar)}
     if on_behalf and not consent_given:
+        # Nothing is due yet: the application is complete, and its clock starts, when consent is recorded.
         return IntakePlan(
             step="submit_awaiting_consent",
             status=next_status("submit_awaiting_consent", None),
-            deadlines=deadlines,
+            deadlines={},
             letters=(LetterPlan("consent_required", "applicant"),),
             assessment_meeting=None,
         )
+    deadlines = {"acknowledge": due_after(received_on, t.acknowledge, calendar)}
     meeting = None
     if policy.assessment_meeting:
         # Areas that assess at a standing meeting (Dacorum's monthly CSAG) decide there and write

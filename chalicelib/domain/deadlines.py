@@ -13,7 +13,7 @@ from typing import Iterable
 from zoneinfo import ZoneInfo
 
 from .calendar import WorkingCalendar
-from .case import due_after
+from .case import APPEALABLE, Status, due_after
 from .policy import Policy
 
 LONDON = ZoneInfo("Europe/London")
@@ -21,7 +21,27 @@ CHECK_HOUR = 8  # effects fall due at 08:00 London time on a working day
 
 # Deadlines the SPOC is reminded of and alerted about (action deadlines are escalated instead).
 REMINDED = ("acknowledge", "partner_return", "threshold_decision", "review_meeting", "outcome_letter",
-            "appeal_acknowledge", "appeal_decision")
+            "draft_plan_response", "appeal_acknowledge", "appeal_decision")
+S = Status
+# The states in which each stage's deadline is still the case's business. Everything is re-checked
+# against the case as it is when an effect falls due: a reminder about a stage the case has left
+# (closed, withdrawn, rejected, or simply moved on) is never sent. Appeal deadlines follow the appeal.
+STAGE_STATES: dict[str, frozenset[Status]] = {
+    "acknowledge": frozenset({S.ACKNOWLEDGED}),
+    "partner_return": frozenset({S.ACKNOWLEDGED}),
+    "threshold_decision": frozenset({S.ACKNOWLEDGED}),
+    "review_meeting": frozenset({S.REVIEW_PENDING, S.MEETING_SCHEDULED}),
+    "outcome_letter": frozenset({S.MEETING_SCHEDULED, S.DRAFT_PLAN_SENT}),
+    "draft_plan_response": frozenset({S.DRAFT_PLAN_SENT}),
+}
+APPEAL_DEADLINES = ("appeal_acknowledge", "appeal_decision")
+
+
+def deadline_current(name: str, status: Status, appeal_open: bool) -> bool:
+    """Is this deadline still something the case is waiting for, in its present state?"""
+    if name in APPEAL_DEADLINES:
+        return appeal_open
+    return status in STAGE_STATES.get(name, frozenset())
 
 
 @dataclass(frozen=True)
@@ -66,15 +86,21 @@ def first_working_day_after(day: date, calendar: WorkingCalendar) -> date:
     return calendar.next_working_day_on_or_after(day + timedelta(days=1))
 
 
-def case_effects(*, deadlines: dict[str, dict[str, str | None]] | None, requests: Iterable[OpenRequest],
-                 actions: Iterable[OpenAction], appeal_window_closes: date | None, appeal_open: bool,
-                 policy: Policy, calendar: WorkingCalendar) -> list[Effect]:
+def case_effects(*, status: Status | str, deadlines: dict[str, dict[str, str | None]] | None,
+                 requests: Iterable[OpenRequest], actions: Iterable[OpenAction], appeal_window_closes: date | None,
+                 appeal_open: bool, policy: Policy, calendar: WorkingCalendar) -> list[Effect]:
     """All effects the case will need while it stays as it is, past and future. The sweep acts on
-    those due and not yet claimed; the earliest unclaimed one is when it looks again."""
+    those due and not yet claimed; the earliest unclaimed one is when it looks again. Only what the
+    case's present state still waits for is included: partners are chased only while the threshold
+    is being assessed, actions escalated only while the plan is monitored."""
+    status = Status(status)
     effects: list[Effect] = []
     open_deadlines = {name: date.fromisoformat(d["due"]) for name, d in (deadlines or {}).items()
-                      if name in REMINDED and d.get("due") and not d.get("met_on")}
-    requests = list(requests)
+                      if name in REMINDED and d.get("due") and not d.get("met_on")
+                      and deadline_current(name, status, appeal_open)}
+    open_deadlines.pop("partner_return", None)  # derived from the open requests below
+    requests = list(requests) if deadline_current("partner_return", status, appeal_open) else []
+    actions = list(actions) if status == S.MONITORING else []
     if requests:
         # Partner returns: the SPOC is reminded of the earliest one still outstanding.
         open_deadlines["partner_return"] = min(r.due_on for r in requests)
@@ -97,7 +123,7 @@ def case_effects(*, deadlines: dict[str, dict[str, str | None]] | None, requests
             effects.append(Effect(f"escalate#{action.action_id}#{action.due_on}#{level}", "escalate",
                                   at_check_time(first_working_day_after(late_from, calendar)), f"action_{action.action_id}",
                                   action.due_on, action_id=action.action_id, level=level))
-    if appeal_window_closes and not appeal_open:
+    if appeal_window_closes and not appeal_open and status in APPEALABLE:
         effects.append(Effect(f"appeal_window_closed#{appeal_window_closes}", "appeal_window_closed",
                               at_check_time(first_working_day_after(appeal_window_closes, calendar)),
                               "appeal_window", appeal_window_closes))

@@ -48,6 +48,9 @@ LETTER_STEPS = (
     "rejected",
     "appeal_acknowledgement",
     "appeal_decision",
+    "draft_plan",
+    "update",
+    "agency_review_started",
 )
 # The steps the foundation sends automatically at intake: every policy must name these.
 REQUIRED_LETTER_STEPS = ("acknowledgement", "consent_required", "victim_confirmation")
@@ -189,6 +192,8 @@ class Timescales(_Strict):
     action_escalate_line_manager: Period = Period(calendar_days=21)
     action_escalate_head_of_service: Period = Period(months=2)
     partner_link_grace: Period = Period(working_days=10)
+    # How long the applicant and victim have to give their views on the draft action plan.
+    draft_plan_response: Period = Period(working_days=5)
 
 
 class AssessmentMeeting(_Strict):

@@ -19,7 +19,8 @@ PAGE_HEADERS = {
     "X-Robots-Tag": "noindex, nofollow",
 }
 LINK_TITLES = {"invalid": "This link is not valid", "expired": "This link has expired",
-               "revoked": "This link has been withdrawn", "closed": "The assessment is closed"}
+               "revoked": "This link has been withdrawn", "case_closed": "This case is closed",
+               "closed": "The assessment is closed"}
 MAX_TOKEN_LENGTH = 512  # a real token is about 120 characters
 
 
@@ -42,9 +43,9 @@ def partner_form(token):
     try:
         return page(service.form_page(_token(token)))
     except LinkRefused as exc:
-        return page(service.error_page(exc.reason))
-    except ReturnClosed:
-        return page(service.error_page("closed"))
+        return page(service.error_page(exc.reason, exc.policy))
+    except ReturnClosed as exc:
+        return page(service.error_page("closed", exc.policy))
 
 
 @bp.route("/partner/{token}", methods=["POST"],
@@ -76,12 +77,12 @@ def partner_return(token):
         stored = service.submit(token, posted.answers)
     except LinkRefused as exc:
         if posted.is_form:
-            return page(service.error_page(exc.reason))
-        status = {"invalid": 404, "expired": 410, "revoked": 410}[exc.reason]
+            return page(service.error_page(exc.reason, exc.policy))
+        status = {"invalid": 404, "expired": 410, "revoked": 410, "case_closed": 410}[exc.reason]
         raise inputs.Problem(status, LINK_TITLES[exc.reason], inputs.field_error("token", LINK_TITLES[exc.reason])) from None
-    except ReturnClosed:
+    except ReturnClosed as exc:
         if posted.is_form:
-            return page(service.error_page("closed"))
+            return page(service.error_page("closed", exc.policy))
         raise inputs.Problem(409, LINK_TITLES["closed"], inputs.field_error("token", "Returns can no longer be changed")) from None
     except ReturnInvalid as exc:
         if posted.is_form:

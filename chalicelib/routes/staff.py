@@ -82,13 +82,15 @@ def run_staff(action: Callable[[Any], Any], sent: Sent | None = None) -> Any:
 
 
 STEP_METHODS = {
-    "consent": "record_consent", "threshold-decision": "decide_threshold", "meeting": "schedule_meeting",
-    "outcome": "record_outcome", "close": "close", "withdraw": "withdraw", "reject": "reject",
-    "appeal": "lodge_appeal", "appeal-acknowledgement": "acknowledge_appeal", "appeal-decision": "decide_appeal",
+    "consent": "record_consent", "acknowledgement": "record_acknowledgement", "threshold-decision": "decide_threshold",
+    "meeting": "schedule_meeting", "draft-plan": "send_draft_plan", "outcome": "record_outcome", "close": "close",
+    "withdraw": "withdraw", "reject": "reject", "appeal": "lodge_appeal", "appeal-acknowledgement": "acknowledge_appeal",
+    "appeal-decision": "decide_appeal",
 }
-STEP_MODELS = {"consent": "ConsentIn", "threshold-decision": "DecisionIn", "meeting": "MeetingIn",
-               "outcome": "OutcomeIn", "close": "CloseIn", "withdraw": "WithdrawIn", "reject": "RejectIn",
-               "appeal": "AppealIn", "appeal-acknowledgement": None, "appeal-decision": "AppealDecisionIn"}
+STEP_MODELS = {"consent": "ConsentIn", "acknowledgement": "AcknowledgementIn", "threshold-decision": "DecisionIn",
+               "meeting": "MeetingIn", "draft-plan": "DraftPlanIn", "outcome": "OutcomeIn", "close": "CloseIn",
+               "withdraw": "WithdrawIn", "reject": "RejectIn", "appeal": "AppealIn", "appeal-acknowledgement": None,
+               "appeal-decision": "AppealDecisionIn"}
 
 
 def step(name: str, model_name: str | None):
@@ -153,7 +155,8 @@ def enter_case():
             raise Forbidden(area)
         try:
             created = wiring.intake().submit(body.application, channel=body.channel, actor=principal.actor,
-                                             idempotency_header=bp.current_request.headers.get("idempotency-key"))
+                                             idempotency_header=bp.current_request.headers.get("idempotency-key"),
+                                             acknowledge=body.acknowledgement == "send")
         except BadIdempotencyKey as exc:
             raise Problem(400, "The Idempotency-Key header is not valid", field_error("Idempotency-Key", str(exc))) from None
         except IdempotencyConflict:
@@ -161,6 +164,25 @@ def enter_case():
                 "Idempotency-Key", "Use a new key for a new application; reuse a key only to retry the same one")) from None
         headers = {"Idempotent-Replayed": "true"} if created.replayed else {}
         return Response(body=receipt(created), status_code=201, headers=headers)
+
+    return run_staff(action, sent)
+
+
+@staff("/agency-reviews", ["POST"])
+def open_agency_review():
+    """An agency starts a case review itself, seeing the threshold is met, without an application."""
+    from chalicelib import wiring
+    from chalicelib.staff_schemas import AgencyReviewIn
+
+    from chalicelib.casework import Forbidden
+
+    sent = Sent()
+
+    def action(principal):
+        if not principal.has_role("spoc"):
+            raise Forbidden("open a review")  # before the body is read
+        return Response(body=wiring.casework().open_agency_review(principal, sent.validated(AgencyReviewIn)),
+                        status_code=201)
 
     return run_staff(action, sent)
 

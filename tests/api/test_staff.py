@@ -38,6 +38,8 @@ MEETING = {"date": "2027-01-20", "time": "14:00", "place": "Matlock Town Hall", 
            "chair": "Head of Community Safety, High Peak", "agencies": ["Derbyshire Constabulary", "District council",
                                                                          "Peak Homes Housing Association"],
            "victim_invited": True}
+# A meeting held on the day the tests start (an outcome cannot be recorded as held before its meeting).
+MEETING_TODAY = {**MEETING, "date": "2026-12-21"}
 
 
 # ---------------------------------------------------------------- every staff route: 401 and 403
@@ -149,6 +151,9 @@ def test_a_case_goes_from_application_to_closure_with_every_letter(client, token
         ("victim", "threshold_met", "derbyshire/letter5"),
         ("applicant", "outcome_actions", "derbyshire/letter6"),
         ("victim", "outcome_actions", "derbyshire/letter6"),
+        # Kept informed between decisions (2025 guidance): the action was done.
+        ("applicant", "update", "common/update"),
+        ("victim", "update", "common/update"),
         ("applicant", "closed", "common/closed"),
         ("victim", "closed", "common/closed"),
     ]
@@ -204,7 +209,7 @@ def test_an_appeal_outside_the_window_is_refused(client, token, clock):
 def test_dacorum_sends_its_own_letters(client, token):
     spoc = token("spoc", "dacorum")
     ref = apply(client, example_application(TODAY, area="dacorum"))
-    call(client, "POST", f"/cases/{ref}/threshold-decision", spoc, {"decision": "met", "reasons": "CSAG agreed.", "meeting": MEETING})
+    call(client, "POST", f"/cases/{ref}/threshold-decision", spoc, {"decision": "met", "reasons": "CSAG agreed.", "meeting": MEETING_TODAY})
     r = call(client, "POST", f"/cases/{ref}/outcome", spoc,
              {"held_on": "2026-12-21", "findings": "All possible action already taken.", "recommendations": []})
     assert r.json_body["status"] == "closed"
@@ -240,7 +245,7 @@ def test_a_stale_edit_is_409_and_changes_nothing(client, token):
 def test_two_people_editing_at_once_the_second_gets_409_and_no_update_is_lost(client, token, wired, monkeypatch):
     spoc, colleague = token("spoc", "derbyshire"), token("spoc", "derbyshire", name="Sam Colleague")
     ref = apply(client, example_application(TODAY))
-    call(client, "POST", f"/cases/{ref}/threshold-decision", spoc, {"decision": "met", "reasons": "Met.", "meeting": MEETING})
+    call(client, "POST", f"/cases/{ref}/threshold-decision", spoc, {"decision": "met", "reasons": "Met.", "meeting": MEETING_TODAY})
     call(client, "POST", f"/cases/{ref}/outcome", spoc, {
         "held_on": "2026-12-21", "findings": "f", "actions": [
             {"description": "Visit", "agency": "Police", "lead_officer": "PC Lee", "due_on": "2027-02-01", "victim_agreed": True}]})
@@ -272,7 +277,8 @@ def test_withdrawal_sends_a_letter_and_stops_partner_links(client, token, outbox
              {"reason": "victim_unreachable", "note": "Three calls, two letters and a visit"})
     assert r.json_body["status"] == "withdrawn"
     assert letters(ref)[-1] == ("applicant", "withdrawn", "common/withdrawn")
-    assert {r.status for r in PartnerRequestRecord.query(ref)} == {"revoked"}
+    # Every request still open ends with the case: nobody is chased, and the links say the case is closed.
+    assert {r.status for r in PartnerRequestRecord.query(ref)} == {"closed"}
 
 
 def test_rejection_needs_a_reason_and_sends_a_letter(client, token):
@@ -336,7 +342,7 @@ def test_a_new_application_after_a_review_counts_only_later_complaints(client, t
     """The outcome letter restarts the qualifying period for the same matter (same place)."""
     spoc = token("spoc", "derbyshire")
     first = apply(client, example_application(TODAY))
-    call(client, "POST", f"/cases/{first}/threshold-decision", spoc, {"decision": "met", "reasons": "Met.", "meeting": MEETING})
+    call(client, "POST", f"/cases/{first}/threshold-decision", spoc, {"decision": "met", "reasons": "Met.", "meeting": MEETING_TODAY})
     call(client, "POST", f"/cases/{first}/outcome", spoc, {"held_on": "2026-12-21", "findings": "No further action."})
     clock.set("2027-01-25T10:00:00+00:00")
     again = example_application(TODAY)  # the same complaints, all made before the outcome letter

@@ -182,7 +182,7 @@ def test_overdue_actions_are_escalated_at_three_weeks_then_two_months(client, to
     spoc = token("spoc", "derbyshire")
     ref = apply(client)
     headers = {"Content-Type": "application/json", "Authorization": spoc}
-    meeting = {"date": "2026-12-22", "time": "10:00", "online": True, "chair": "Chair",
+    meeting = {"date": "2026-12-21", "time": "10:00", "online": True, "chair": "Chair",
                "agencies": ["Police", "Council", "Housing"], "victim_invited": True}
     client.http.post(f"/cases/{ref}/threshold-decision", headers=headers,
                      body=json.dumps({"decision": "met", "reasons": "Met", "meeting": meeting}))

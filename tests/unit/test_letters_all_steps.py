@@ -93,6 +93,9 @@ def full_context(policy: Policy, *, role: str = "applicant", on_behalf: bool = T
         "withdrawal": None,
         "rejection": None,
         "appeal": None,
+        "draft_plan": None,
+        "update": None,
+        "agency_review": None,
     }
     unknown = set(step) - set(context)
     assert not unknown, unknown
@@ -136,12 +139,18 @@ STEP_CONTEXT = {
                  "appeal_deadline": APPEAL_DEADLINE},
     "appeal_acknowledgement": {"appeal": appeal()},
     "appeal_decision": {"appeal": appeal(upheld=False)},
+    "draft_plan": {"draft_plan": {"held_on": MEETING_DATE, "respond_by": DUE_FIRST, "findings": FINDINGS,
+                                  "recommendations": list(RECOMMENDATIONS), "revision": 1,
+                                  "actions": [dict(a) for a in ACTIONS]}, "meeting": dict(MEETING)},
+    "update": {"update": {"stage": "information_complete", "decision_due": DUE_FIRST}},
+    "agency_review_started": {"agency_review": {"agency": "Derbyshire Constabulary", "reasons": REASONS,
+                                                "meeting_due": MEETING_DUE}},
 }
 # Steps whose letter tells the reader of a decision they can appeal against.
 DECISION_STEPS = ("threshold_not_met", "outcome", "outcome_no_further_action", "outcome_actions", "rejected")
 # Free text typed by staff that each step's letter shows.
 FREE_TEXT_STEPS = {"threshold_not_met", "threshold_met", "outcome", "outcome_no_further_action", "outcome_actions",
-                   "closed", "rejected", "appeal_decision"}
+                   "closed", "rejected", "appeal_decision", "draft_plan", "agency_review_started"}
 
 
 def render(renderer, policies, area_id: str, step: str, **kwargs):
@@ -193,6 +202,9 @@ def test_derbyshire_set_areas_use_letters_1_to_6_and_the_common_letters(policies
         "rejected": "common/rejected",
         "appeal_acknowledgement": "common/appeal_acknowledgement",
         "appeal_decision": "common/appeal_decision",
+        "draft_plan": "common/draft_plan",
+        "update": "common/update",
+        "agency_review_started": "common/agency_review_started",
     }
 
 
@@ -212,6 +224,9 @@ def test_dacorum_uses_ct1_to_ct5_and_letter5_for_a_met_threshold(policies):
         "rejected": "common/rejected",
         "appeal_acknowledgement": "common/appeal_acknowledgement",
         "appeal_decision": "common/appeal_decision",
+        "draft_plan": "common/draft_plan",
+        "update": "common/update",
+        "agency_review_started": "common/agency_review_started",
     }
 
 
