@@ -140,7 +140,22 @@ def staff_examples(today: date) -> dict[tuple[str, str], dict[str, dict[str, Any
 
     return {
         ("/cases", "post"): {"phone": ex("An application taken by phone", {
-            "channel": "phone", "application": example_application(today)})},
+            "channel": "phone", "application": example_application(today)}),
+            "paper": ex("A paper application the SPOC acknowledges by hand (then POST .../acknowledgement)", {
+                "channel": "paper", "application": example_application(today), "acknowledgement": "by_staff"})},
+        ("/agency-reviews", "post"): {"police": ex("The police see the threshold is met", {
+            "area": "derbyshire", "agency": "Derbyshire Constabulary", "officer": "Inspector R Khan",
+            "reasons": "Five reports in eight weeks from the same household, each dealt with separately.",
+            "summary": "Repeated intimidation of a family by a group of young people.",
+            "victim": example_application(today)["victim"]})},
+        ("/cases/{ref}/acknowledgement", "post"): {"posted": ex("Entered with acknowledgement=by_staff", {
+            "acknowledged_on": day, "how": "letter_by_post", "note": "Acknowledgement posted second class."})},
+        ("/cases/{ref}/draft-plan", "post"): {"draft": ex("Meeting arranged for today or earlier", {
+            "held_on": day, "findings": "Reports were handled by each agency alone.",
+            "recommendations": ["Joint visit by police and housing"],
+            "actions": [{"description": "Joint warning visit", "agency": "Peak Homes Housing Association",
+                         "lead_officer": "Jamie Ward", "due_on": (today + timedelta(days=14)).isoformat(),
+                         "victim_agreed": False}]})},
         ("/cases/{ref}/consent", "post"): {"written": ex("Case awaiting the victim's consent", {
             "received_on": day, "evidence": "written_consent", "note": "Signed consent form received by post."})},
         ("/cases/{ref}/threshold-decision", "post"): {
@@ -152,7 +167,7 @@ def staff_examples(today: date) -> dict[tuple[str, str], dict[str, dict[str, Any
         },
         ("/cases/{ref}/meeting", "post"): {"arrange": ex("Threshold met (review pending) or meeting already arranged",
                                                         example_meeting(today))},
-        ("/cases/{ref}/outcome", "post"): {"actions": ex("Meeting arranged: outcome with an action plan", {
+        ("/cases/{ref}/outcome", "post"): {"actions": ex("Meeting arranged for today or earlier: outcome with an action plan", {
             "held_on": day, "findings": "Reports were handled by each agency alone.",
             "recommendations": ["Joint visit by police and housing"],
             "actions": [{"description": "Joint warning visit", "agency": "Peak Homes Housing Association",
@@ -162,7 +177,8 @@ def staff_examples(today: date) -> dict[tuple[str, str], dict[str, dict[str, Any
         ("/cases/{ref}/actions/{action_id}", "post"): {"done": ex("Monitoring case with action A1", {
             "status": "done", "note": "Joint visit made."})},
         ("/cases/{ref}/close", "post"): {"close": ex("Monitoring case", {
-            "reason": "All actions completed; the noise has stopped."})},
+            "reason": "All actions completed; the noise has stopped.", "open_actions": "hand_to_agencies",
+            "handover_reason": "Any action still open continues as the agency's normal work."})},
         ("/cases/{ref}/withdraw", "post"): {"unreachable": ex("Any open case", {
             "reason": "victim_unreachable", "note": "Three calls, two letters and a visit."})},
         ("/cases/{ref}/reject", "post"): {"service_complaint": ex("Acknowledged or awaiting consent", {
@@ -259,13 +275,21 @@ STAFF_ROUTES = [
      "spoc", ()),
     ("/cases/{ref}", "get", "A case: application, deadlines, assessment, partner returns, letters, timeline", None,
      "spoc, appeals", ()),
+    ("/agency-reviews", "post", "Start a case review without an application: an agency sees the threshold is met "
+     "(2025 statutory guidance); counted as a review, not an application", "AgencyReviewIn", "spoc", ()),
     ("/cases/{ref}/consent", "post", "Record the victim's consent: acknowledges and asks partners", "ConsentIn", "spoc", ()),
+    ("/cases/{ref}/acknowledgement", "post", "Record that staff acknowledged a paper or phone application themselves "
+     "(entered with acknowledgement=by_staff)", "AcknowledgementIn", "spoc", ()),
     ("/cases/{ref}/threshold-decision", "post", "Record the threshold decision (met, not met, accepted below threshold)",
      "DecisionIn", "spoc", ()),
     ("/cases/{ref}/meeting", "post", "Arrange or rearrange the case review meeting (at least three agencies)", "MeetingIn", "spoc", ()),
-    ("/cases/{ref}/outcome", "post", "Record the meeting's outcome and action plan", "OutcomeIn", "spoc", ()),
+    ("/cases/{ref}/draft-plan", "post", "After the meeting: send the draft action plan for the applicant's and "
+     "victim's views, with a date to respond by", "DraftPlanIn", "spoc", ()),
+    ("/cases/{ref}/outcome", "post", "Record the meeting's outcome and the final action plan (held on or after the "
+     "arranged date)", "OutcomeIn", "spoc", ()),
     ("/cases/{ref}/actions/{action_id}", "post", "Update an action's progress", "ActionUpdateIn", "spoc", ()),
-    ("/cases/{ref}/close", "post", "Close the case with a reason", "CloseIn", "spoc", ()),
+    ("/cases/{ref}/close", "post", "Close the case with a reason (open actions only by handing them to the agencies, "
+     "with a reason)", "CloseIn", "spoc", ()),
     ("/cases/{ref}/withdraw", "post", "Withdraw (applicant asked in writing, or victim unreachable)", "WithdrawIn", "spoc", ()),
     ("/cases/{ref}/reject", "post", "Reject (anonymous, vexatious or only a service complaint)", "RejectIn", "spoc", ()),
     ("/cases/{ref}/appeal", "post", "Record an appeal, within the area's window", "AppealIn", "appeals", ()),
@@ -281,9 +305,10 @@ STAFF_ROUTES = [
 ]
 
 # The case-work steps: they read If-Match and answer 409 when the case's state does not allow them.
-STEP_PATHS = {"/cases/{ref}/" + name for name in ("consent", "threshold-decision", "meeting", "outcome", "close",
-                                                   "withdraw", "reject", "appeal", "appeal-acknowledgement",
-                                                   "appeal-decision")} | {"/cases/{ref}/actions/{action_id}"}
+STEP_PATHS = {"/cases/{ref}/" + name for name in ("consent", "acknowledgement", "threshold-decision", "meeting",
+                                                   "draft-plan", "outcome", "close", "withdraw", "reject", "appeal",
+                                                   "appeal-acknowledgement", "appeal-decision")} | {
+    "/cases/{ref}/actions/{action_id}"}
 
 CASE_STATUSES = [status.value for status in Status]
 
@@ -379,7 +404,10 @@ def _staff_paths(problem: dict[str, Any], components: dict[str, Any], today: dat
             "415": _unsupported(problem),
         }
         ok = STAFF_OK.get((path, method), RESULT)
-        if path == "/cases" and method == "post":
+        if (path, method) == ("/agency-reviews", "post"):
+            responses["201"] = {"description": "The review is opened and the victim told",
+                                "content": {"application/json": {"schema": ok}}}
+        elif path == "/cases" and method == "post":
             responses["201"] = {"description": "Stored", "content": {"application/json": {
                 "schema": {"$ref": "#/components/schemas/Receipt"}}}}
             parameters.append({"name": "Idempotency-Key", "in": "header", "required": False,

@@ -168,11 +168,21 @@ class Staff:
         return ref
 
     def meeting_scheduled(self) -> str:
+        """A meeting arranged for today, so an outcome or draft plan can be recorded as held today."""
         from chalicelib.openapi import example_meeting
 
         ref = self.review_pending()
-        self.post(f"/cases/{ref}/meeting", example_meeting(self.today), self.spoc)
+        self.post(f"/cases/{ref}/meeting", {**example_meeting(self.today), "date": self.today.isoformat()}, self.spoc)
         return ref
+
+    def entered_by_staff(self) -> str:
+        from chalicelib.openapi import example_application
+
+        response = self.client.http.post("/cases", headers={**JSON, "Authorization": self.spoc}, body=json.dumps(
+            {"channel": "paper", "application": example_application(self.today), "acknowledgement": "by_staff"}))
+        assert response.status_code == 201, response.body
+        return response.json_body["reference"]
+
 
     def monitoring(self) -> str:
         from datetime import timedelta
@@ -211,7 +221,10 @@ PREPARE: dict[tuple[str, str], Callable[[Staff], tuple[str, str | None]]] = {
     ("/applications", "post"): lambda s: ("/applications", None),
     ("/partner/{token}", "post"): lambda s: (f"/partner/{s.partner_link()}", None),
     ("/cases", "post"): lambda s: ("/cases", s.spoc),
+    ("/agency-reviews", "post"): lambda s: ("/agency-reviews", s.spoc),
     ("/cases/{ref}/consent", "post"): lambda s: (f"/cases/{s.awaiting_consent()}/consent", s.spoc),
+    ("/cases/{ref}/acknowledgement", "post"): lambda s: (f"/cases/{s.entered_by_staff()}/acknowledgement", s.spoc),
+    ("/cases/{ref}/draft-plan", "post"): lambda s: (f"/cases/{s.meeting_scheduled()}/draft-plan", s.spoc),
     ("/cases/{ref}/threshold-decision", "post"): lambda s: (f"/cases/{s.acknowledged()}/threshold-decision", s.spoc),
     ("/cases/{ref}/meeting", "post"): lambda s: (f"/cases/{s.review_pending()}/meeting", s.spoc),
     ("/cases/{ref}/outcome", "post"): lambda s: (f"/cases/{s.meeting_scheduled()}/outcome", s.spoc),
