@@ -16,7 +16,8 @@ from .adapters.repository import CaseRepository, CountChange
 from .adapters.tables import AuditEvent, CaseRecord, LetterRecord, PartnerRequestRecord
 from .auth import Principal
 from .clock import iso, london_date
-from .domain.case import ENDED, IllegalStep, LetterPlan, Status, allowed_steps, calendar_for, due_after, next_status
+from .domain.deadlines import deadline_current
+from .domain.case import IllegalStep, LetterPlan, Status, allowed_steps, calendar_for, due_after, next_status
 from .domain.policy import Policy
 from .domain.stats import reporting_year_of, step_counts, year_bounds
 from .letters import LetterRenderer, date_posted
@@ -91,9 +92,17 @@ def _deadline(case: CaseRecord, name: str, due: date | None = None, met_on: date
     case.deadlines = deadlines
 
 
-def open_deadlines(case_deadlines: dict[str, Any] | None) -> list[tuple[str, date]]:
+def _appeal_open(appeal: dict[str, Any] | None) -> bool:
+    return bool(appeal and appeal.get("status") in ("lodged", "acknowledged"))
+
+
+def open_deadlines(case_deadlines: dict[str, Any] | None, status: str,
+                   appeal: dict[str, Any] | None) -> list[tuple[str, date]]:
+    """The deadlines the case still waits for in its present state (a withdrawn case's threshold
+    decision is not 'overdue': it will never be made)."""
     return sorted(((name, date.fromisoformat(d["due"])) for name, d in (case_deadlines or {}).items()
-                   if d.get("due") and not d.get("met_on")), key=lambda item: item[1])
+                   if d.get("due") and not d.get("met_on")
+                   and deadline_current(name, Status(status), _appeal_open(appeal))), key=lambda item: item[1])
 
 
 def _both(on_behalf: bool) -> list[str]:
@@ -172,7 +181,7 @@ class CaseWork:
             calendar = calendar_for(self.policies[area_id])
             soon = calendar.working_days_after(today, SOON_WORKING_DAYS)
             for item in CaseRecord.by_area.query(area_id, scan_index_forward=False):
-                pending = open_deadlines(item.deadlines)
+                pending = open_deadlines(item.deadlines, item.status, item.appeal)
                 overdue = [name for name, when in pending if when < today]
                 due_soon = [name for name, when in pending if today <= when <= soon]
                 if status and item.status != status:
@@ -197,16 +206,18 @@ class CaseWork:
         start, end = reporting_year(policy.area.reporting_year, year, today)
         counts: dict[str, dict[str, int]] = {}
         for item in CaseRecord.by_area.query(area, CaseRecord.received_on.between(start.isoformat(), end.isoformat())):
-            for name, d in (item.deadlines or {}).items():
+            for raw_name, d in (item.deadlines or {}).items():
                 if not d.get("due"):
                     continue
-                name = "action" if name.startswith("action_") else name
+                name = "action" if raw_name.startswith("action_") else raw_name
                 due, met_on = date.fromisoformat(d["due"]), d.get("met_on")
                 if met_on:
                     result = "met" if date.fromisoformat(met_on) <= due else "met_late"
+                elif not deadline_current(raw_name, Status(item.status), _appeal_open(item.appeal)):
+                    result = "ended"  # the case left that stage without it (withdrawn, rejected, closed)
                 else:
                     result = "missed" if due < today else "pending"
-                bucket = counts.setdefault(name, {"met": 0, "met_late": 0, "missed": 0, "pending": 0})
+                bucket = counts.setdefault(name, {"met": 0, "met_late": 0, "missed": 0, "pending": 0, "ended": 0})
                 bucket[result] += 1
         overdue = [{"reference": c["reference"], "status": c["status"], "overdue": c["overdue"]}
                    for c in self.list_cases(Principal(principal.subject, principal.name, frozenset({"spoc"}),

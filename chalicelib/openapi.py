@@ -300,7 +300,7 @@ STAFF_ROUTES = [
     ("/cases/{ref}/partner-requests/{request_id}/revoke", "post", "Revoke a partner's link", None, "spoc", ()),
     ("/print-queue", "get", "Letters waiting to be printed and posted, in my areas", None, "spoc", ()),
     ("/reports/deadlines", "get", "Deadline report for an area and reporting year (?area=&year=): each deadline met, "
-     "met late, missed or pending; and the cases overdue now", None, "spoc, appeals", ("404", "422")),
+     "met late, missed, pending or ended (the case left that stage without it); and the cases overdue now", None, "spoc, appeals", ("404", "422")),
     ("/appeals", "get", "Cases with an appeal, in the areas I cover", None, "appeals", ()),
 ]
 
@@ -574,8 +574,10 @@ def build_spec(today: date, server_url: str | None = None) -> dict[str, Any]:
             "status": {"type": "string", "enum": ["acknowledged", "awaiting_consent"]},
             "area": {"type": "string"},
             "received_on": {"type": "string", "format": "date"},
-            "acknowledgement_due": {"type": "string", "format": "date",
-                                    "description": "the working day by which the application must be acknowledged"},
+            "acknowledgement_due": {"type": ["string", "null"], "format": "date",
+                                    "description": "the working day by which the application must be acknowledged; "
+                                                   "null while the victim's consent is awaited (nothing is due until "
+                                                   "it is recorded)"},
             "decision_due": {"type": ["string", "null"], "format": "date",
                              "description": "when the threshold decision is due; null while the victim's consent is awaited"},
             "letters": {"type": "array", "items": {"type": "object", "properties": {

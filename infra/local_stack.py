@@ -292,13 +292,16 @@ def sent_messages() -> list[dict[str, Any]]:
 
 def print_queue(areas: list[str]) -> list[dict[str, Any]]:
     from chalicelib.adapters.tables import LetterRecord
+    from chalicelib.clock import london_date, utc_now
+    from chalicelib.letters import date_posted
 
     out = []
     for area in areas:
         for key in LetterRecord.print_queue.query(area):
             letter = LetterRecord.get(key.ref, key.letter_id)
+            # Dated as it will be if printed today: the date is fixed when staff mark it printed.
             out.append({"area": area, "ref": letter.ref, "letter_id": letter.letter_id, "subject": letter.subject,
-                        "created_at": letter.created_at, "html": letter.html})
+                        "created_at": letter.created_at, "html": date_posted(letter.html, london_date(utc_now()))})
     return out
 
 

@@ -41,6 +41,8 @@ def deadline_current(name: str, status: Status, appeal_open: bool) -> bool:
     """Is this deadline still something the case is waiting for, in its present state?"""
     if name in APPEAL_DEADLINES:
         return appeal_open
+    if name.startswith("action_"):
+        return status == S.MONITORING
     return status in STAGE_STATES.get(name, frozenset())
 
 

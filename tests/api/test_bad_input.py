@@ -440,8 +440,8 @@ def test_a_large_outcome_is_refused_naming_what_to_shorten(client, spoc):
     inside its own limit) would make a letter DynamoDB cannot store: a 422 names the parts, and
     nothing is stored."""
     case = new_case(client)
-    meeting = {"date": "2027-01-20", "time": "14:00", "place": "Town Hall", "chair": "Chair",
-               "agencies": ["Police", "Council", "Housing"], "victim_invited": True}
+    meeting = {"date": "2026-12-21", "time": "14:00", "place": "Town Hall", "chair": "Chair",
+               "agencies": ["Police", "Council", "Housing"], "victim_invited": True}  # held today
     assert staff(client, "POST", f"/cases/{case}/threshold-decision", spoc,
                  {"decision": "met", "reasons": "Met.", "meeting": meeting}).status_code == 200
     long = "<&>" * 666 + "xx"
