@@ -334,7 +334,7 @@ def _walk(node: object, path: str = ""):
     elif isinstance(node, dict):
         for key, value in node.items():
             yield from _walk(value, f"{path}.{key}" if path else str(key))
-    elif isinstance(node, (tuple, list)) and node and isinstance(node[0], BaseModel):
+    elif isinstance(node, (tuple, list)):
         for i, value in enumerate(node):
             yield from _walk(value, f"{path}.{i}")
     else:
@@ -362,7 +362,7 @@ def example_problems(policy: Policy) -> list[tuple[str, str]]:
     problems = [("examples", f"names {e!r}, which is not a policy field") for e in policy.examples
                 if not _has_field(policy, e)]
     for path, value in _walk(policy):
-        if not isinstance(value, str) or path in ("source", "defaults_used", "examples"):
+        if not isinstance(value, str) or path.split(".")[0] in ("source", "defaults_used", "examples"):
             continue
         placeholder = any(path == d or path.startswith(d + ".") for d in policy.defaults_used)
         example = policy.is_example(path)

@@ -334,3 +334,14 @@ def test_partner_pages_and_emails_label_example_addresses(renderer, policies):
         "timescales": policy.timescales})
     assert f"{address} {LABEL}" in mail.text
     assert f"{address}</a> {LABEL}" in mail.html
+
+
+def test_start_up_refuses_the_old_invented_council_address(tmp_path, templates):
+    """load_policies (what start-up runs) stops on the first file with an invented real-domain address."""
+    folder = tmp_path / "policies"
+    folder.mkdir()
+    text = _text("derbyshire").replace("communitytrigger.police@derbyshire.example", "communitytrigger.police@derbyshire.gov.uk")
+    (folder / "derbyshire.toml").write_text(text, encoding="utf-8")
+    with pytest.raises(PolicyError) as caught:
+        load_policies(folder, templates)
+    assert f"{folder / 'derbyshire.toml'}: partners.1.email: is marked as an example" in str(caught.value)
