@@ -84,13 +84,18 @@ def _assert_names(error: PolicyError, field: str, *words: str) -> None:
         assert word in message, (word, message)
 
 
-def test_invented_address_on_a_real_domain_marked_as_placeholder_is_refused(templates):
+@pytest.mark.parametrize("still_marked", [True, False], ids=["marked_as_example", "not_marked"])
+def test_invented_address_on_a_real_domain_marked_as_placeholder_is_refused(templates, still_marked):
     # The old shipped value: a made-up mailbox on the council's real domain, listed in defaults_used.
     text = _replace(_text("derbyshire"), 'spoc_email = "communitytrigger@derbyshire.example"',
                     'spoc_email = "communitytrigger@derbyshire.gov.uk"')
-    text = _replace(text, '  "contacts.spoc_email",\n', "", ) if text.count('  "contacts.spoc_email",\n') == 1 else text
+    if not still_marked:
+        text = _replace(text, 'examples = [\n  "contacts.spoc_email",\n', "examples = [\n")
     error = _refused(text, templates)
-    _assert_names(error, "contacts.spoc_email", "communitytrigger@derbyshire.gov.uk")
+    if still_marked:
+        _assert_names(error, "contacts.spoc_email", "communitytrigger@derbyshire.gov.uk", "real domain")
+    else:
+        _assert_names(error, "contacts.spoc_email", "communitytrigger@derbyshire.gov.uk", "placeholder", "defaults_used")
 
 
 def test_placeholder_address_not_marked_as_example_is_refused(templates):
