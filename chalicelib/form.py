@@ -244,5 +244,8 @@ def check_answers(answers: dict[str, Any]) -> list[dict[str, Any]]:
 def page_context(policy: Policy, *, api_url: str, site_url: str) -> dict[str, Any]:
     return {"area": policy.area, "threshold": policy.threshold, "timescales": policy.timescales,
             "contacts": policy.contacts, "appeals": policy.appeals, "api_url": api_url.rstrip("/"),
+            # Fields whose value is this service's default, not the area's published rule: the
+            # start page labels them so a default is never presented as the area's own.
+            "defaults_used": frozenset(policy.defaults_used),
             "asset_base": f"{site_url.rstrip('/')}/{policy.id}/assets",
             "action_url": f"{api_url.rstrip('/')}/applications"}

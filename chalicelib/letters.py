@@ -14,6 +14,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from .domain.policy import EXAMPLE_ADDRESS_NOTE, is_example_address
 from .resources import templates_dir
 
 LETTERS_FOLDER = "letters"
@@ -74,6 +75,22 @@ def london_time(value: str | date | None) -> str:
     return f"{long_date(instant.date())} at {hour}:{instant:%M}{'am' if instant.hour < 12 else 'pm'}"
 
 
+def example_note(address: str | None) -> str:
+    """" (example address: the council sets its own)" after an example address, else nothing.
+    Written after the address (outside any link): `{{ a }}{{ a|example_note }}`. The policy loader
+    guarantees that an address is on a reserved domain exactly when the policy marks it as an
+    example, so the address itself says whether it is one, in every template and context."""
+    return f" ({EXAMPLE_ADDRESS_NOTE})" if address and is_example_address(str(address)) else ""
+
+
+def install_filters(env: Any) -> None:
+    """The filters and tests every template may use (letters, emails, pages and the form)."""
+    env.filters["long_date"] = long_date
+    env.filters["london_time"] = london_time
+    env.filters["example_note"] = example_note
+    env.tests["example_address"] = lambda address: bool(address) and is_example_address(str(address))
+
+
 class LetterRenderer:
     def __init__(self, root: Path | None = None) -> None:
         self.root = root or templates_dir()
@@ -91,8 +108,7 @@ class LetterRenderer:
             lstrip_blocks=True,
             keep_trailing_newline=True,
         )
-        env.filters["long_date"] = long_date
-        env.filters["london_time"] = london_time
+        install_filters(env)
         return env
 
     def template_ids(self) -> list[str]:

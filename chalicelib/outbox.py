@@ -56,7 +56,7 @@ STEP_KEYS = ("decision", "appeal_deadline", "meeting", "meeting_due", "outcome",
              "rejection", "appeal", "draft_plan", "update", "agency_review")
 
 
-def letter_context(*, policy: Policy, ref: str, letter_date: date, recipient: Person, role: str,
+def letter_context(*, policy: Policy, step: str, ref: str, letter_date: date, recipient: Person, role: str,
                    applicant: Person, victim: Person, on_behalf: bool, deadlines: dict[str, date],
                    assessment_meeting: date | None, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     meeting = policy.assessment_meeting
@@ -67,6 +67,9 @@ def letter_context(*, policy: Policy, ref: str, letter_date: date, recipient: Pe
         **{key: None for key in STEP_KEYS},
         **(extra or {}),
         "ref": ref,
+        "step": step,
+        # Who signs this step's letter (appeal letters: the appeals body unless the policy says otherwise).
+        "signatory": policy.signatory_for(step),
         "letter_date": letter_date,
         "area": policy.area,
         "contacts": policy.contacts,
@@ -97,7 +100,8 @@ def compose_letters(*, plans: Iterable[LetterPlan], policy: Policy, renderer: Le
         recipient = people[plan.to]
         channel = recipient.channel
         rendered = renderer.render(template, letter_context(
-            policy=policy, ref=ref, letter_date=letter_date if channel == "email" else posting_date(letter_date),
+            policy=policy, step=plan.step, ref=ref,
+            letter_date=letter_date if channel == "email" else posting_date(letter_date),
             recipient=recipient, role=plan.to, applicant=people["applicant"], victim=people["victim"],
             on_behalf=on_behalf, deadlines=deadlines, assessment_meeting=assessment_meeting, extra=extra))
         created = iso(now)

@@ -7,7 +7,9 @@ Policing Act 2014) is refused with a message naming the file and the field.
 """
 from __future__ import annotations
 
+import re
 import tomllib
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Iterable, Literal
@@ -54,6 +56,25 @@ LETTER_STEPS = (
 )
 # The steps the foundation sends automatically at intake: every policy must name these.
 REQUIRED_LETTER_STEPS = ("acknowledgement", "consent_required", "victim_confirmation")
+
+# Steps whose letter is sent for the appeals body: signed by it unless the policy names a signatory.
+APPEAL_LETTER_STEPS = ("appeal_acknowledgement", "appeal_decision")
+
+# Domains that can never belong to anyone (RFC 2606, RFC 6761): the only place an example
+# address may live, so that an example can never be mistaken for, or delivered to, a real mailbox.
+RESERVED_TLDS = ("example", "invalid", "test", "localhost")
+RESERVED_DOMAINS = ("example.com", "example.net", "example.org")
+EXAMPLE_ADDRESS_NOTE = "example address: the council sets its own"
+EXAMPLE_NAME_NOTE = "example name: the council sets its own"
+_ADDRESS = re.compile(r"[A-Za-z0-9._%+'-]+@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)")
+
+
+def is_example_address(address: str) -> bool:
+    """True for an address on a reserved domain (a@derbyshire.example, a@example.org, a@x.test)."""
+    domain = address.rpartition("@")[2].strip().rstrip(".").lower()
+    return domain.rpartition(".")[2] in RESERVED_TLDS or any(
+        domain == d or domain.endswith("." + d) for d in RESERVED_DOMAINS)
+
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 AreaId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{1,40}$")]
@@ -121,7 +142,6 @@ class Contacts(_Strict):
     spoc_phone: Text | None = None
     spoc_address: Text | None = None
     sender_email: EmailStr
-    signatory: Text
     police_non_emergency: Text
     council_asb_contact: Text | None = None
     victim_support: Text
@@ -212,6 +232,32 @@ class PartnerBody(_Strict):
     aliases: tuple[Text, ...] = ()
 
 
+class Signatory(_Strict):
+    """Who signs a letter. The body defaults to the area's partnership, or to the appeals body
+    for appeal letters."""
+
+    name: Text | None = None
+    role: Text | None = None
+    body: Text | None = None
+
+    @model_validator(mode="after")
+    def _something_to_sign(self) -> "Signatory":
+        if self.name is None and self.role is None and self.body is None:
+            raise ValueError("give a name, a role or a body for the signatory")
+        return self
+
+
+@dataclass(frozen=True)
+class Signature:
+    """The signatory resolved for one letter, as the layouts print it."""
+
+    name: str | None
+    role: str | None
+    body: str
+    name_is_example: bool = False
+    role_is_example: bool = False
+
+
 class Policy(_Strict):
     area: Area
     contacts: Contacts
@@ -219,10 +265,15 @@ class Policy(_Strict):
     threshold: Threshold = Threshold()
     timescales: Timescales = Timescales()
     letters: dict[str, str]
+    # "default" signs every letter; a letter step may name its own signatory.
+    signatories: dict[str, Signatory]
     partners: tuple[PartnerBody, ...] = ()
     assessment_meeting: AssessmentMeeting | None = None
     # Dotted field names whose value is a statutory or Derbyshire default, not stated by the area.
     defaults_used: tuple[str, ...] = ()
+    # Dotted field names (or a prefix: "partners") whose values are examples, not the area's own:
+    # shown labelled as examples, and allowed (required) to use reserved example domains.
+    examples: tuple[str, ...] = ()
     source: Text | None = None
 
     @field_validator("letters")
@@ -236,17 +287,21 @@ class Policy(_Strict):
             raise ValueError(f"missing letter step(s) {', '.join(missing)}")
         return value
 
+    @field_validator("signatories")
+    @classmethod
+    def _signatory_steps(cls, value: dict[str, Signatory]) -> dict[str, Signatory]:
+        unknown = sorted(set(value) - {"default", *LETTER_STEPS})
+        if unknown:
+            raise ValueError(f"unknown letter step(s) {', '.join(unknown)}: use default or {', '.join(LETTER_STEPS)}")
+        if "default" not in value:
+            raise ValueError("give a default signatory: default = { name = ..., role = ... }")
+        return value
+
     @model_validator(mode="after")
     def _defaults_name_real_fields(self) -> "Policy":
         for dotted in self.defaults_used:
-            node: object = self
-            for part in dotted.split("."):
-                if isinstance(node, BaseModel) and part in type(node).model_fields:
-                    node = getattr(node, part)
-                elif isinstance(node, dict) and part in node:
-                    node = node[part]
-                else:
-                    raise ValueError(f"defaults_used names {dotted!r}, which is not a policy field")
+            if not _has_field(self, dotted):
+                raise ValueError(f"defaults_used names {dotted!r}, which is not a policy field")
         return self
 
     @property
@@ -256,6 +311,82 @@ class Policy(_Strict):
     def letter_template(self, step: str) -> str | None:
         return self.letters.get(step)
 
+    def is_example(self, dotted: str) -> bool:
+        """Whether the field (or a section holding it) is marked as an example."""
+        return any(dotted == e or dotted.startswith(e + ".") for e in self.examples)
+
+    def signatory_for(self, step: str | None) -> Signature:
+        """Who signs the letter for this step: the step's own signatory, else (for appeal
+        letters) the appeals body, else the default."""
+        key = step if step in self.signatories else None
+        if key is None and step in APPEAL_LETTER_STEPS:
+            return Signature(name=None, role=None, body=self.appeals.body)
+        key = key or "default"
+        chosen = self.signatories[key]
+        fallback = self.appeals.body if step in APPEAL_LETTER_STEPS else self.area.csp_name
+        return Signature(
+            name=chosen.name, role=chosen.role, body=chosen.body or fallback,
+            name_is_example=chosen.name is not None and self.is_example(f"signatories.{key}.name"),
+            role_is_example=chosen.role is not None and self.is_example(f"signatories.{key}.role"),
+        )
+
+
+def _walk(node: object, path: str = ""):
+    """(dotted path, value) for every leaf value of a policy, lists indexed from 0 (partners.1.email)."""
+    if isinstance(node, BaseModel):
+        for name in type(node).model_fields:
+            yield from _walk(getattr(node, name), f"{path}.{name}" if path else name)
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            yield from _walk(value, f"{path}.{key}" if path else str(key))
+    elif isinstance(node, (tuple, list)):
+        for i, value in enumerate(node):
+            yield from _walk(value, f"{path}.{i}")
+    else:
+        yield path, node
+
+
+def _has_field(policy: BaseModel, dotted: str) -> bool:
+    node: object = policy
+    for part in dotted.split("."):
+        if isinstance(node, BaseModel) and part in type(node).model_fields:
+            node = getattr(node, part)
+        elif isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, (tuple, list)) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return False
+    return True
+
+
+def example_problems(policy: Policy) -> list[tuple[str, str]]:
+    """Why a policy's example markings cannot be trusted, as (field, message). The rules make an
+    invented address on a real domain impossible to load unnoticed: a placeholder address must be
+    an example; an example must be on a reserved domain; a reserved domain must be marked."""
+    problems = [("examples", f"names {e!r}, which is not a policy field") for e in policy.examples
+                if not _has_field(policy, e)]
+    for path, value in _walk(policy):
+        if not isinstance(value, str) or path.split(".")[0] in ("source", "defaults_used", "examples"):
+            continue
+        placeholder = any(path == d or path.startswith(d + ".") for d in policy.defaults_used)
+        example = policy.is_example(path)
+        for address in (m.group(0) for m in _ADDRESS.finditer(value)):
+            reserved = is_example_address(address)
+            if example and not reserved:
+                problems.append((path, f"is marked as an example in examples, but {address!r} is on a real domain: "
+                                       "an example address must use a reserved domain (for example "
+                                       f"{address.partition('@')[0]}@{policy.id}.example) so it can never reach a real mailbox"))
+            elif reserved and not example:
+                why = " and a placeholder in defaults_used" if placeholder else ""
+                problems.append((path, f"{address!r} is an example address on a reserved domain{why}: list {path!r} "
+                                       "in examples so that every page and letter labels it, or give the area's real address"))
+            elif placeholder and not example:
+                problems.append((path, f"is listed in defaults_used as a placeholder, so {address!r} is not an address "
+                                       "the area published: give the area's real address and remove it from "
+                                       f"defaults_used, or use an example address (such as {address.partition('@')[0]}"
+                                       f"@{policy.id}.example) and list {path!r} in examples"))
+    return problems
 
 def _problems(error: ValidationError) -> list[tuple[str, str]]:
     out = []
@@ -282,6 +413,7 @@ def parse_policy(text: str, path: str, known_templates: Iterable[str]) -> Policy
         for step, name in policy.letters.items()
         if name not in templates
     ]
+    bad += example_problems(policy)
     expected_id = Path(path).stem
     if policy.area.id != expected_id:
         bad.append(("area.id", f"is {policy.area.id!r} but the file is named {expected_id!r}"))

@@ -86,7 +86,7 @@ def test_an_agency_the_area_has_no_address_for_is_flagged_not_dropped(client, ou
     [unknown] = [r for r in PartnerRequestRecord.query(ref) if r.partner_name == "Peaks Residents Trust"]
     assert unknown.status == "no_address" and unknown.email is None and unknown.named_in_application
     [spoc] = [m for m in outbox() if "new" in m.subject.lower() or "application" in m.subject.lower()
-              if m.destinations["ToAddresses"] == ["communitytrigger@derbyshire.gov.uk"]]
+              if m.destinations["ToAddresses"] == ["communitytrigger@derbyshire.example"]]
     assert "Peaks Residents Trust" in spoc.body
 
 
@@ -208,7 +208,7 @@ def test_the_form_shows_the_partners_own_previous_answers_only(client, outbox):
 
 def test_spoc_is_told_once_when_every_return_is_in(client, outbox):
     ref = apply(client)
-    spoc = "communitytrigger@derbyshire.gov.uk"
+    spoc = "communitytrigger@derbyshire.example"
     for token in partner_links(outbox, ref).values():
         assert post_form(client, token, GOOD_RETURN).status_code == 201
     complete = [m for m in outbox(spoc) if "returns" in m.subject.lower()]

@@ -13,7 +13,7 @@ from chalicelib.adapters.tables import CaseRecord, LetterRecord, NoticeRecord, P
 from chalicelib.openapi import example_application
 
 TODAY = date(2026, 12, 21)  # Monday; Derbyshire: partner returns due Thu 7 Jan, decision due Thu 14 Jan 2027
-SPOC = "communitytrigger@derbyshire.gov.uk"
+SPOC = "communitytrigger@derbyshire.example"
 LINK = re.compile(r"/partner/([A-Za-z0-9_.\-]+)")
 
 
@@ -168,7 +168,7 @@ def test_failed_letters_are_retried_with_backoff_then_flagged_to_the_spoc(intake
         assert max(attempts) == MAX_LETTER_ATTEMPTS
         assert LetterRecord.get(ref, letter.letter_id).status == "failed"
         ses = boto3.client("ses", region_name="eu-west-2")
-        ses.verify_email_identity(EmailAddress="communitytrigger@derbyshire.gov.uk")
+        ses.verify_email_identity(EmailAddress="communitytrigger@derbyshire.example")
         sweep_at(client, "2026-12-31T09:00:00Z")
         # SES refused the whole area, so every email of the case failed; each is flagged once.
         failed = sorted(l.letter_id for l in LetterRecord.query(ref) if l.status == "failed")

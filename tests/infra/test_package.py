@@ -49,7 +49,7 @@ def test_policy_loads_and_letter_renders_from_the_unzipped_package_alone(package
         policy = wiring.policies()["hart"]
         from chalicelib.outbox import Person, letter_context
         person = Person("Pat Lee", ("1 High Street", "Fleet", "GU51 4AE"), "pat@example.com", "email")
-        ctx = letter_context(policy=policy, ref="CT-7K3M-9QXR", letter_date=date(2026, 12, 21), recipient=person,
+        ctx = letter_context(policy=policy, step="acknowledgement", ref="CT-7K3M-9QXR", letter_date=date(2026, 12, 21), recipient=person,
                              role="applicant", applicant=person, victim=person, on_behalf=False,
                              deadlines={{"acknowledge": date(2026, 12, 30), "threshold_decision": date(2027, 1, 14)}},
                              assessment_meeting=None)

@@ -14,7 +14,9 @@ from typing import Any
 import pytest
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from chalicelib.letters import london_time, long_date
+from chalicelib.domain.policy import EXAMPLE_ADDRESS_NOTE
+from chalicelib.form import page_context
+from chalicelib.letters import install_filters
 from chalicelib.openapi import example_application, example_on_behalf
 from chalicelib.schemas import validate_application
 
@@ -84,15 +86,15 @@ def env() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    environment.filters["long_date"] = long_date
-    environment.filters["london_time"] = london_time
+    install_filters(environment)
     return environment
 
 
 def base_ctx(policy) -> dict[str, Any]:
-    return {"area": policy.area, "threshold": policy.threshold, "timescales": policy.timescales,
-            "contacts": policy.contacts, "appeals": policy.appeals,
-            "asset_base": ASSETS.format(area=policy.id), "api_url": API}
+    # What form/build.py and the API give every form page.
+    ctx = page_context(policy, api_url=API, site_url=ASSETS.removesuffix("/{area}/assets"))
+    assert ctx["asset_base"] == ASSETS.format(area=policy.id)
+    return ctx
 
 
 def apply_ctx(policy, **changes) -> dict[str, Any]:
@@ -625,6 +627,92 @@ def test_start_page_links_the_privacy_notice_when_the_area_has_one(env, area_pol
     without = Page(render(env, "start", {**base_ctx(policy), "apply_url": "apply.html"}))
     assert "https://www.example.gov.uk/privacy" not in without.hrefs
     assert f"contact the {policy.contacts.spoc_title}" in without.words()
+
+
+class Rules(HTMLParser):
+    """Each element of the start page that states a rule from the policy (data-rule="field ..."),
+    with its words."""
+
+    def __init__(self, html: str):
+        super().__init__(convert_charrefs=True)
+        self.rules: list[tuple[set[str], list[str]]] = []
+        self._open: list[tuple[str, int]] = []
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if "data-rule" in a:
+            self.rules.append((set(a["data-rule"].split()), []))
+            self._open.append((tag, len(self.rules) - 1))
+        elif self._open and tag == self._open[-1][0]:
+            self._open.append((tag, -1))
+
+    def handle_endtag(self, tag):
+        if self._open and self._open[-1][0] == tag:
+            self._open.pop()
+
+    def handle_data(self, data):
+        for _, i in self._open:
+            if i >= 0:
+                self.rules[i][1].append(data)
+
+    def words(self, i: int) -> str:
+        return " ".join("".join(self.rules[i][1]).split())
+
+
+STANDARD = "this service’s standard setting"
+
+
+def shown_rule_fields(policy) -> set[str]:
+    """The policy fields whose value the start page states as a rule or timescale."""
+    t = policy.threshold
+    fields = {"threshold.complaints_needed", "threshold.lookback_months", "threshold.qualifying_period",
+              "timescales.acknowledge", "timescales.threshold_decision", "appeals.body", "appeals.window"}
+    fields |= {f"threshold.{n}" for n in ("recent_report_months", "separate_complainants_needed") if getattr(t, n) is not None}
+    fields |= {f"threshold.{n}" for n in ("single_hate_incident", "senior_officer_discretion") if getattr(t, n)}
+    if t.on_site_reports == "police_only":
+        fields.add("threshold.on_site_reports")
+    return fields
+
+
+@pytest.mark.parametrize("area", AREAS)
+def test_start_page_labels_every_default_rule_as_the_services_own_setting(env, area_policies, area):
+    policy = area_policies[area]
+    page = Rules(render(env, "start", {**base_ctx(policy), "apply_url": "apply.html"}))
+    tagged = set().union(*(fields for fields, _ in page.rules))
+    assert tagged == shown_rule_fields(policy)
+    defaults = set(policy.defaults_used)
+    for i, (fields, _) in enumerate(page.rules):
+        words = page.words(i)
+        if fields & defaults:
+            assert f"{STANDARD}: {policy.area.name} has not published its own" in words, (fields, words)
+        else:
+            assert STANDARD not in words, (fields, words)
+
+
+def test_hart_start_page_does_not_present_derbyshire_defaults_as_harts_rules(env, area_policies):
+    policy = area_policies["hart"]
+    words = Page(render(env, "start", {**base_ctx(policy), "apply_url": "apply.html"})).words()
+    label = f"({STANDARD}: Hart has not published its own)"
+    # Derbyshire's on-site rule, its 15-day decision and the 28-day appeal window are not Hart's.
+    assert ("counts only if they were a police officer or police community support officer (PCSO) on duty "
+            f"{label}") in words
+    assert f"within 15 working days of receiving it {label}" in words
+    assert f"within 28 days of the decision letter {label}" in words
+    # Hart's own rules carry no label.
+    assert f"reported within 30 days of the behaviour happening {label}" not in words
+    assert "reported within 30 days of the behaviour happening" in words
+    assert f"We acknowledge your application within 5 working days {label}" not in words
+    assert "one hate incident or hate crime has been reported in the last 6 months (" not in words
+    # Said once, before the rules, what the label means.
+    assert "Hart’s published procedure does not state it" in words
+
+
+def test_start_page_labels_an_example_address(env, area_policies):
+    derbyshire = Page(render(env, "start", {**base_ctx(area_policies["derbyshire"]), "apply_url": "apply.html"})).words()
+    assert f"email: communitytrigger@derbyshire.example ({EXAMPLE_ADDRESS_NOTE})" in derbyshire
+    hart = Page(render(env, "start", {**base_ctx(area_policies["hart"]), "apply_url": "apply.html"})).words()
+    assert EXAMPLE_ADDRESS_NOTE not in hart
 
 
 # ---------------------------------------------------------------- check and confirmation

@@ -58,6 +58,9 @@ def make_context(
         assessment = {"name": policy.assessment_meeting.name, "date": MEETING_DATE}
     return {
         "ref": REF,
+        # Every letter here is sent at intake, signed by the policy's default signatory.
+        "step": "acknowledgement",
+        "signatory": policy.signatory_for("acknowledgement"),
         "letter_date": LETTER_DATE,
         "area": policy.area,
         "contacts": policy.contacts,
@@ -116,7 +119,10 @@ def test_letter_renders_with_the_facts(renderer, policies, area_id, template_id,
         if policy.contacts.spoc_phone is not None:
             assert policy.contacts.spoc_phone in body
         assert str(enc(policy.area.csp_name)) in body
-        assert str(enc(policy.contacts.signatory)) in body
+        signature = policy.signatory_for("acknowledgement")
+        for part in (signature.name, signature.role, signature.body):
+            if part is not None:
+                assert str(enc(part)) in body.split("Yours sincerely,")[1]
         # How to report more incidents, and where to get support.
         assert str(enc(policy.contacts.police_non_emergency)) in body
         if policy.contacts.council_asb_contact is not None:

@@ -65,11 +65,15 @@ def policies(renderer) -> dict[str, Policy]:
     return load_policies(POLICIES, renderer.template_ids())
 
 
-def full_context(policy: Policy, *, role: str = "applicant", on_behalf: bool = True, **step) -> dict:
-    """The context every letter receives: the intake keys, and every step key (None unless given)."""
+def full_context(policy: Policy, *, letter_step: str = "acknowledgement", role: str = "applicant",
+                 on_behalf: bool = True, **step) -> dict:
+    """The context every letter receives: the intake keys, the letter's step and its signatory,
+    and every step key (None unless given)."""
     applicant, victim = (APPLICANT, VICTIM) if on_behalf else (APPLICANT, APPLICANT)
     context = {
         "ref": REF,
+        "step": letter_step,
+        "signatory": policy.signatory_for(letter_step),
         "letter_date": LETTER_DATE,
         "area": policy.area,
         "contacts": policy.contacts,
@@ -155,7 +159,7 @@ FREE_TEXT_STEPS = {"threshold_not_met", "threshold_met", "outcome", "outcome_no_
 
 def render(renderer, policies, area_id: str, step: str, **kwargs):
     policy = policies[area_id]
-    return renderer.render(policy.letters[step], full_context(policy, **{**STEP_CONTEXT[step], **kwargs}))
+    return renderer.render(policy.letters[step], full_context(policy, letter_step=step, **{**STEP_CONTEXT[step], **kwargs}))
 
 
 def bodies(letter):
@@ -257,7 +261,11 @@ def test_every_step_renders_with_the_common_facts(renderer, policies, area_id, s
             assert policy.contacts.spoc_phone in body
         assert enc(policy.contacts.victim_support) in body
         assert enc(policy.contacts.police_non_emergency) in body
-        assert enc(policy.contacts.signatory) in body
+        # Signed by the policy's signatory for this step (appeal letters: the appeals body by default).
+        signature = policy.signatory_for(step)
+        for part in (signature.name, signature.role, signature.body):
+            if part is not None:
+                assert enc(part) in body.split("Yours sincerely,")[1]
         for line in ADDRESS:
             assert enc(line) in body
         assert enc(APPLICANT) in body
@@ -339,7 +347,7 @@ def test_ct2_names_the_csag_and_the_dacorum_criteria(renderer, policies):
     assert f"Community Safety Action Group (CSAG) meeting on {long_date(DECIDED_ON)}" in text
     assert "3 times in 6 months, or 3 people" in text
     assert "appeal in writing to the Chair of the Dacorum Community Safety Partnership Board" in text
-    assert "- by email to communitytrigger@dacorum.gov.uk" in text
+    assert "- by email to communitytrigger@dacorum.example (example address: the council sets its own)" in text
     assert "keep a diary" in text
     assert "referral" in letter.subject
 

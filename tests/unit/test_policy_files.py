@@ -61,7 +61,7 @@ def test_every_schema_field_is_written_out(area_id):
     """Each file spells out every section and key (optional ones may be commented out)."""
     text = _text(area_id)
     data = tomllib.loads(text)
-    for section in ("area", "contacts", "appeals", "threshold", "timescales", "letters"):
+    for section in ("area", "contacts", "appeals", "threshold", "timescales", "letters", "signatories"):
         assert section in data, section
     assert data["partners"], "partners"
     assert data["source"]
@@ -100,16 +100,20 @@ def _marked_lines(text: str) -> list[tuple[str, str]]:
     """(dotted field, comment) for each assignment carrying a default/placeholder comment."""
     out = []
     section = ""
+    partner = -1
     for line in text.splitlines():
         stripped = line.strip()
         header = re.match(r"^\[\[?([A-Za-z_.-]+)\]\]?$", stripped)
         if header:
             section = header.group(1)
+            if stripped == "[[partners]]":
+                partner += 1
+                section = f"partners.{partner}"
             continue
         assignment = re.match(r"^([A-Za-z_][\w-]*)\s*=.*?(#\s*(?:default|placeholder):.*)$", stripped)
         if assignment:
             key, comment = assignment.groups()
-            dotted = "partners" if section == "partners" else (f"{section}.{key}" if section else key)
+            dotted = f"{section}.{key}" if section else key
             out.append((dotted, comment))
     return out
 
@@ -141,6 +145,24 @@ def test_sender_and_missing_spoc_addresses_are_placeholders(policies, area_id):
         line = next(l for l in text.splitlines() if l.startswith(f"{field} ="))
         if PLACEHOLDER_MARK in line:
             assert f"contacts.{field}" in policy.defaults_used
+            assert policy.is_example(f"contacts.{field}")
+
+
+@pytest.mark.parametrize("area_id", AREAS)
+def test_every_placeholder_address_is_an_example_on_a_reserved_domain(policies, area_id):
+    policy = policies[area_id]
+    for dotted, comment in _marked_lines(_text(area_id)):
+        value = _value(policy, dotted)
+        if isinstance(value, str) and "@" in value and comment.startswith(PLACEHOLDER_MARK):
+            assert policy.is_example(dotted), dotted
+            assert value.rpartition("@")[2] == f"{area_id}.example", (dotted, value)
+
+
+def _value(policy, dotted: str):
+    node = policy
+    for part in dotted.split("."):
+        node = node[int(part)] if part.isdigit() else (node[part] if isinstance(node, dict) else getattr(node, part))
+    return node
 
 
 # --- facts from the documents -------------------------------------------------------------

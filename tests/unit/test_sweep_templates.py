@@ -182,7 +182,8 @@ def test_partner_chaser(renderer, area_policies, area_id, stage):
         assert enc(contacts.spoc_title) in body and contacts.spoc_email in body
         if contacts.spoc_phone is not None:
             assert contacts.spoc_phone in body
-        assert enc(contacts.signatory) in body
+        # A working email from the SPOC, signed with the SPOC's role.
+        assert enc(contacts.spoc_title) in body.split("Thank you,")[1]
         assert "If you have already sent your return, you do not need to do anything." in body
         if stage == "due_tomorrow":
             assert f"Send your return by {long_date(DUE)}." in body
