@@ -16,7 +16,8 @@ from .adapters.repository import CaseRepository, CountChange
 from .adapters.tables import AuditEvent, CaseRecord, LetterRecord, PartnerRequestRecord
 from .auth import Principal
 from .clock import iso, london_date
-from .domain.case import IllegalStep, LetterPlan, Status, allowed_steps, calendar_for, due_after, next_status
+from .domain.case import (IllegalStep, LetterPlan, Status, allowed_steps, calendar_for, completed_on, due_after,
+                          next_status, stage_due)
 from .domain.policy import Policy
 from .domain.stats import reporting_year_of, step_counts, year_bounds
 from .letters import LetterRenderer
@@ -323,7 +324,9 @@ class CaseWork:
                 ctx["appeal_deadline"] = window_end
                 return Change([LetterPlan("threshold_not_met", to) for to in _both(case.basis == "on_behalf")], ctx,
                               {"decision": data.decision}, [])
-            meeting_due = due_after(today, policy.timescales.review_meeting, calendar)
+            # Capped at the area's overall maximum to the findings, if it has one.
+            meeting_due = stage_due("review_meeting", today, policy, calendar,
+                                    completed_on(case.received_on, case.consent, case.deadlines))
             _deadline(case, "review_meeting", due=meeting_due)
             ctx["meeting_due"] = meeting_due
             if data.meeting:
@@ -345,7 +348,8 @@ class CaseWork:
                   send_letter: bool) -> dict[str, Any]:
         def change(case: CaseRecord, policy: Policy, today: date) -> Change:
             case.meeting = _meeting_dict(data)
-            _deadline(case, "outcome_letter", due=due_after(data.date, policy.timescales.outcome_letter, calendar_for(policy)))
+            _deadline(case, "outcome_letter", due=stage_due("outcome_letter", data.date, policy, calendar_for(policy),
+                                                            completed_on(case.received_on, case.consent, case.deadlines)))
             letters = [LetterPlan("meeting_arranged", to) for to in _both(case.basis == "on_behalf")] if send_letter else []
             return Change(letters, {"meeting": _meeting_ctx(case.meeting)},
                           {"meeting_on": data.date.isoformat(), "agencies": len(data.agencies)}, [])
