@@ -16,8 +16,9 @@ from .adapters.repository import CaseRepository, CountChange
 from .adapters.tables import AuditEvent, CaseRecord, LetterRecord, PartnerRequestRecord
 from .auth import Principal
 from .clock import iso, london_date
+from .domain.case import (IllegalStep, LetterPlan, Status, allowed_steps, calendar_for, completed_on, due_after,
+                          next_status, stage_due)
 from .domain.deadlines import deadline_current
-from .domain.case import IllegalStep, LetterPlan, Status, allowed_steps, calendar_for, due_after, next_status
 from .domain.policy import Policy
 from .domain.stats import reporting_year_of, step_counts, year_bounds
 from .letters import LetterRenderer, date_posted
@@ -123,14 +124,6 @@ def _updates_wanted(case: CaseRecord) -> bool:
     who asked to be kept informed; the application's keep_informed answer is that choice."""
     return bool((case.application or {}).get("keep_informed", True))
 
-
-def completed_on(case: CaseRecord) -> date:
-    """When the application was complete: received, or (a third party's) when consent was recorded.
-    The acknowledgement deadline's met date is that day for both; an agency-started review's is its start."""
-    met = ((case.deadlines or {}).get("acknowledge") or {}).get("met_on")
-    if case.consent and case.consent.get("recorded_on"):
-        return date.fromisoformat(case.consent["recorded_on"])
-    return date.fromisoformat(met) if met else date.fromisoformat(case.received_on)
 
 
 def _meeting_dict(meeting: MeetingIn) -> dict[str, Any]:
@@ -396,7 +389,9 @@ class CaseWork:
                 ctx["appeal_deadline"] = window_end
                 return Change([LetterPlan("threshold_not_met", to) for to in _everyone(case)], ctx,
                               {"decision": data.decision}, [], closed)
-            meeting_due = due_after(today, policy.timescales.review_meeting, calendar)
+            # Capped at the area's overall maximum to the findings, if it has one.
+            meeting_due = stage_due("review_meeting", today, policy, calendar,
+                                    completed_on(case.received_on, case.consent, case.deadlines))
             _deadline(case, "review_meeting", due=meeting_due)
             ctx["meeting_due"] = meeting_due
             if data.meeting:
@@ -474,7 +469,8 @@ class CaseWork:
         def change(case: CaseRecord, policy: Policy, today: date) -> Change:
             rescheduled = case.meeting["date"] if case.meeting and case.status == Status.MEETING_SCHEDULED else None
             case.meeting = _meeting_dict(data)
-            _deadline(case, "outcome_letter", due=due_after(data.date, policy.timescales.outcome_letter, calendar_for(policy)))
+            _deadline(case, "outcome_letter", due=stage_due("outcome_letter", data.date, policy, calendar_for(policy),
+                                                            completed_on(case.received_on, case.consent, case.deadlines)))
             letters = [LetterPlan("meeting_arranged", to) for to in _everyone(case)] if send_letter else []
             return Change(letters, {"meeting": _meeting_ctx(case.meeting)},
                           {"meeting_on": data.date.isoformat(), "agencies": len(data.agencies),

@@ -52,7 +52,7 @@ def reports_from(app: ApplicationIn) -> list[Report]:
     return [
         Report(happened_on=i.happened_on, reported_on=i.reported_on, reported_by=i.reported_by,
                reported_to=i.reported_to, how_reported=i.how_reported, hate_motivated=i.hate_motivated,
-               officer_type=i.officer_type)
+               officer_type=i.officer_type, agency_reference=i.agency_reference, description=i.description)
         for i in app.incidents
     ]
 
@@ -104,7 +104,7 @@ class Intake:
                 ref, area=policy.id, status=plan.status.value, basis=app.basis, channel=channel,
                 received_at=iso(now), received_on=today.isoformat(), application=stored_application,
                 pre_assessment=assessment.to_dict(), deadlines=deadlines, matter=matter,
-                complainants=complainant_ids(stored_application, matter) or None,
+                complainants=complainant_ids(stored_application, matter, assessment) or None,
                 acknowledgement=acknowledgement,
             )
             case.check_soon(iso(now))

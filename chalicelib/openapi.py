@@ -41,7 +41,9 @@ def example_application(today: date, area: str = "derbyshire") -> dict[str, Any]
             {"happened_on": ago(41), "description": "Music again until 3am; banging on my door when I complained.",
              "reported_by": "Sam Taylor", "reported_on": ago(40), "reported_to": "Derbyshire Constabulary",
              "how_reported": "online", "agency_reference": "DC-4471", "hate_motivated": False},
-            {"happened_on": ago(41), "description": "The same night, reported to the council as well.",
+            # The same incident reported to the council too: the same description says so (without a
+            # shared reference or description, two reports of one day need the SPOC's judgement).
+            {"happened_on": ago(41), "description": "Music again until 3am; banging on my door when I complained.",
              "reported_by": "Sam Taylor", "reported_on": ago(38), "reported_to": "District council ASB team",
              "how_reported": "email", "hate_motivated": False},
             {"happened_on": ago(12), "description": "Threatened on the stairs by the tenant's visitor.",

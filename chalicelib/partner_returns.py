@@ -16,9 +16,10 @@ from .adapters.mailer import LetterCancelled, MailError
 from .adapters.repository import CaseRepository
 from .adapters.tables import AuditEvent, CaseRecord, LetterRecord, PartnerRequestRecord, PartnerReturnRecord
 from .clock import iso, london_date
-from .domain.calendar import add_months
+from .domain.calendar import months_period_start
 from .domain.case import ENDED, LetterPlan, calendar_for
-from .domain.partners import PlannedRequest, lookback_period, names_body, plan_partner_requests
+from .domain.partners import (PlannedRequest, complainant_entry, lookback_period, names_body, parse_complainant_entry,
+                               plan_partner_requests)
 from .domain.policy import Policy
 from .domain.threshold import Assessment, Report, assess
 from .domain.threshold import _person as person_key  # the rule's own name comparison
@@ -120,7 +121,8 @@ def reports_from_application(application: dict[str, Any]) -> list[Report]:
     return [
         Report(happened_on=date.fromisoformat(i["happened_on"]), reported_on=date.fromisoformat(i["reported_on"]),
                reported_by=i["reported_by"], reported_to=i["reported_to"], how_reported=i["how_reported"],
-               hate_motivated=bool(i.get("hate_motivated")), officer_type=i.get("officer_type"))
+               hate_motivated=bool(i.get("hate_motivated")), officer_type=i.get("officer_type"),
+               agency_reference=i.get("agency_reference"), description=i.get("description"))
         for i in application.get("incidents", [])
     ]
 
@@ -134,7 +136,8 @@ def reports_from_return(partner_name: str, answers: dict[str, Any]) -> list[Repo
         happened = date.fromisoformat(r["incident_date"]) if r.get("incident_date") else received
         out.append(Report(happened_on=happened, reported_on=received, reported_by=r["reporting_party"],
                           reported_to=partner_name, how_reported=r.get("how_received") or "writing",
-                          hate_motivated=bool(r.get("hate_motivated")), source=f"partner:{partner_name}"))
+                          hate_motivated=bool(r.get("hate_motivated")), source=f"partner:{partner_name}",
+                          agency_reference=r.get("reference"), description=r.get("overview")))
     return out
 
 
@@ -148,30 +151,42 @@ def person_id(matter: str, name: str) -> str | None:
     return hashlib.sha256(f"{matter}|{normalised}".encode()).hexdigest()
 
 
-def complainant_ids(application: dict[str, Any], matter: str) -> set[str]:
-    """The people who reported in an application (the victim and each report's reporter), as
-    stored on the case at intake for the matter index."""
-    names = [(application.get("victim") or {}).get("name", "")]
-    names += [i.get("reported_by", "") for i in application.get("incidents", [])]
-    return {pid for pid in (person_id(matter, n) for n in names) if pid}
+def complainant_ids(application: dict[str, Any], matter: str, assessment: Assessment) -> set[str]:
+    """Who made qualifying complaints in an application, as stored on the case at intake for the
+    matter index: "<person hash>|<date of that person's latest qualifying complaint here>" (see
+    complainant_entry). `assessment` is the application's own, whose findings follow its
+    incidents in order; someone whose reports here all failed to qualify is not stored."""
+    latest: dict[str, date] = {}
+    for incident, finding in zip(application.get("incidents", []), assessment.reports):
+        pid = person_id(matter, incident.get("reported_by", ""))
+        if pid and finding.counts:
+            reported = date.fromisoformat(incident["reported_on"])
+            latest[pid] = max(latest.get(pid, reported), reported)
+    return {complainant_entry(pid, on) for pid, on in latest.items()}
 
 
 @dataclass(frozen=True)
 class MatterHistory:
-    other_complainants: list[str]  # people in other applications in the window, as person_id hashes
+    other_complainants: list[str]  # entries of other applications in the window, as stored (complainant_entry)
     counts_after: date | None  # the latest previous review's outcome letter about the same matter
     matter: str = ""
 
-    def complainants_for(self, reports: list[Report]) -> list[str]:
-        """The other people, as `assess` is given them: anyone who also reported in this application
-        is given by the name used here, so the rule counts them once."""
+    def complainants_for(self, reports: list[Report]) -> list[tuple[str, date | None]]:
+        """The other people, as `assess` is given them, with their latest qualifying complaint's date:
+        anyone who also reported in this application is given by the name used here, so the rule
+        counts them once."""
         names = {person_id(self.matter, r.reported_by): r.reported_by for r in reports}
-        return [names.get(p, p) for p in self.other_complainants]
+        out = []
+        for entry in self.other_complainants:
+            pid, on = parse_complainant_entry(entry)
+            out.append((names.get(pid, pid), on))
+        return out
 
 
 def matter_history(repo: CaseRepository, case_ref: str | None, matter: str, applied_on: date,
                    policy: Policy) -> MatterHistory:
-    since = add_months(applied_on, -policy.threshold.lookback_months).isoformat()
+    # No other application received before the look-back began can hold a complaint inside it.
+    since = months_period_start(applied_on, policy.threshold.lookback_months).isoformat()
     # Once this many other people are known the rule is met whoever else reported, so the look-up
     # reads no further; an area without the rule needs none.
     enough = policy.threshold.separate_complainants_needed or 0

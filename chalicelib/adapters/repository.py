@@ -27,6 +27,8 @@ from .tables import (
 )
 
 IDEMPOTENCY_TTL = timedelta(days=7)
+# Applications whose complaints no longer count for the several-complainants rule.
+IGNORED_FOR_MATTER = ("rejected", "withdrawn")
 MAX_REFERENCE_ATTEMPTS = 5
 # A transaction DynamoDB cancels only because another one was writing the same item at that moment
 # (TransactionConflict: typically the area's published-counts item, which every application adds
@@ -379,30 +381,41 @@ class CaseRepository:
 
     def matter_history(self, matter: str, ref: str | None, since: str, *,
                        enough: int | None = None) -> tuple[list[str], str | None]:
-        """Other applications about the same matter: the people who reported in those received
-        since a date (as stored at intake: hashed identities), and the date of the latest outcome
-        letter (which restarts the count). Reads only the index, never the cases: the look-back
-        window newest first, a page at a time, stopping once `enough` different people are known
-        (0: the rule is not used, read none); then the newest outcome letter, one item."""
-        people: list[str] = []
-        if enough is None or enough > 0:
-            known: set[str] = set()
-            pages = CaseRecord.by_matter.query(matter, CaseRecord.received_on >= since, scan_index_forward=False,
-                                               page_size=self.MATTER_PAGE, limit=self.MATTER_MAX_READ)
-            for key in pages:
-                if key.ref == ref:
-                    continue
-                # A case stored before `complainants` existed: unknown people, counted as none.
-                ids = sorted(key.complainants or ())
-                people.extend(ids)
-                known.update(ids)
-                if enough is not None and len(known) >= enough:
-                    break
+        """Other applications about the same matter: the people who made qualifying complaints in
+        those received since a date (as stored at intake: "<hashed identity>|<latest complaint>"),
+        and the date of the latest outcome letter (which restarts the count). Reads only the
+        indexes, never the cases: the newest outcome letter, one item; then the look-back window
+        newest first, a page at a time, stopping once `enough` different people are known whose
+        complaints fall after `since` and after that letter (0: the rule is not used, read none).
+        Rejected and withdrawn applications are left out: they are no longer complaints in play."""
         last_outcome: str | None = None
         for key in CaseRecord.by_matter_outcome.query(matter, scan_index_forward=False, page_size=2, limit=2):
             if key.ref != ref:  # newest first: the first other case's letter is the latest
                 last_outcome = key.outcome_sent_on
                 break
+        people: list[str] = []
+        if enough is None or enough > 0:
+            known: set[str] = set()
+            # An application received on or before the latest outcome letter holds only complaints
+            # made by then, which the letter has set aside: start after it when it is in the window.
+            start = CaseRecord.received_on > last_outcome if last_outcome and last_outcome >= since else \
+                CaseRecord.received_on >= since
+            pages = CaseRecord.by_matter.query(matter, start, scan_index_forward=False,
+                                               page_size=self.MATTER_PAGE, limit=self.MATTER_MAX_READ)
+            for key in pages:
+                if key.ref == ref or key.status in IGNORED_FOR_MATTER:
+                    continue
+                # A case stored before `complainants` existed: unknown people, counted as none.
+                entries = sorted(key.complainants or ())
+                people.extend(entries)
+                for entry in entries:
+                    # "<person>|<ISO date>" (chalicelib.domain.partners.complainant_entry); ISO dates
+                    # compare as strings. An undated entry (stored before dates were) counts for nobody.
+                    person, _, on = entry.partition("|")
+                    if on and on >= since and (last_outcome is None or on > last_outcome):
+                        known.add(person)
+                if enough is not None and len(known) >= enough:
+                    break
         return people, last_outcome
 
     # ---------------------------------------------------------------- the scheduled sweep

@@ -76,6 +76,36 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, (next_first - _ONE_DAY).day))
 
 
+def months_period_end(start: date, months: int) -> date:
+    """Last day of "the period of N months beginning with" ``start`` (s.104(11)'s wording).
+
+    Corresponding-date rule: the period ends the day before the same day-number N months on;
+    where that month has no such day (31 August + 6 months), it ends at that month's end.
+    """
+    _require_date(start, "start")
+    later = add_months(start, months)
+    if later.day < start.day:  # no corresponding date: the period ends at month end
+        return later
+    return later - _ONE_DAY
+
+
+def months_period_start(day: date, months: int) -> date:
+    """The earliest date whose N-month period (beginning with it) still includes ``day``.
+
+    The look-back from an application: a complaint counts if the application falls within the
+    six months beginning with the complaint, i.e. if it was made on or after this date.
+    """
+    _require_date(day, "day")
+    # add_months(day, -N) is one day short of the answer or, after clamping, a little earlier;
+    # step forward to the first date whose period reaches `day` (a few steps at most).
+    candidate = add_months(day, -months)
+    while months_period_end(candidate, months) < day:
+        candidate += _ONE_DAY
+    while months_period_end(candidate - _ONE_DAY, months) >= day:  # pragma: no cover - defensive
+        candidate -= _ONE_DAY
+    return candidate
+
+
 class WorkingCalendar:
     """Working days for one area: weekdays minus its nation's bank holidays and its
     own closure days.

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal, Mapping
 
 from .calendar import WorkingCalendar, add_months
 from .policy import AssessmentMeeting, Period, Policy
@@ -123,6 +123,37 @@ def due_after(start: date, period: Period, calendar: WorkingCalendar) -> date:
     return add_months(start, period.months or 0)
 
 
+def findings_by(completed_on: date, policy: Policy, calendar: WorkingCalendar) -> date | None:
+    """The latest date for the findings (the outcome letter) under the area's overall maximum,
+    counted from the completed application; None when the area states no maximum."""
+    limit = policy.timescales.findings_max
+    return due_after(completed_on, limit, calendar) if limit is not None else None
+
+
+def stage_due(name: str, start: date, policy: Policy, calendar: WorkingCalendar, completed_on: date) -> date:
+    """When a stage is due: its own timescale from `start`, capped at the overall findings date.
+
+    Once that date has passed before the stage starts (a fresh review after an upheld appeal, or
+    a case already late) the cap cannot be met and would only give a due date before the stage's
+    start, so the stage keeps its own timescale.
+    """
+    due = due_after(start, getattr(policy.timescales, name), calendar)
+    cap = findings_by(completed_on, policy, calendar)
+    if cap is None or cap < start:
+        return due
+    return min(due, cap)
+
+
+def completed_on(received_on: str, consent: Mapping[str, Any] | None, deadlines: Mapping[str, Any] | None) -> date:
+    """The day the application became complete, from which the findings maximum runs: the day it
+    was received, or, for a third party's application that waited for the victim's consent, the
+    day the consent was recorded (when the acknowledgement went out and its clock started)."""
+    acknowledged = ((deadlines or {}).get("acknowledge") or {}).get("met_on")
+    if consent and acknowledged:
+        return date.fromisoformat(acknowledged)
+    return date.fromisoformat(received_on)
+
+
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday")
 
 
@@ -165,9 +196,9 @@ def plan_intake(*, on_behalf: bool, consent_given: bool, received_on: date, poli
         # Areas that assess at a standing meeting (Dacorum's monthly CSAG) decide there and write
         # within the outcome-letter timescale of it.
         meeting = next_meeting(received_on, policy.assessment_meeting, calendar)
-        deadlines["threshold_decision"] = due_after(meeting, t.outcome_letter, calendar)
+        deadlines["threshold_decision"] = stage_due("outcome_letter", meeting, policy, calendar, received_on)
     else:
-        deadlines["threshold_decision"] = due_after(received_on, t.threshold_decision, calendar)
+        deadlines["threshold_decision"] = stage_due("threshold_decision", received_on, policy, calendar, received_on)
     letters = [LetterPlan("acknowledgement", "applicant")]
     if on_behalf:
         letters.append(LetterPlan("victim_confirmation", "victim"))

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Iterable
 
-from .calendar import WorkingCalendar, add_months
+from .calendar import WorkingCalendar, months_period_start
 from .case import due_after
 from .policy import PartnerBody, Policy
 
@@ -71,8 +71,26 @@ def plan_partner_requests(policy: Policy, reported_to: Iterable[str], acknowledg
 
 
 def lookback_period(applied_on: date, lookback_months: int) -> tuple[date, date]:
-    """The period partners are asked about: the look-back window before the application."""
-    return add_months(applied_on, -lookback_months), applied_on
+    """The period partners are asked about: the look-back window before the application, i.e.
+    the reports whose months (beginning with the report) still include the application."""
+    return months_period_start(applied_on, lookback_months), applied_on
+
+
+def complainant_entry(person: str, latest_complaint: date) -> str:
+    """How the matter index stores one person of an application: their hashed identity and the
+    date of their latest qualifying complaint in it (the index's projection is a string set)."""
+    return f"{person}|{latest_complaint.isoformat()}"
+
+
+def parse_complainant_entry(entry: str) -> tuple[str, date | None]:
+    """(person, latest qualifying complaint). An entry stored before dates were kept has no "|":
+    its date is unknown, so the several-complainants rule cannot place it in the window and does
+    not count it (the application's own intake record is unchanged)."""
+    person, _, on = entry.partition("|")
+    try:
+        return person, date.fromisoformat(on) if on else None
+    except ValueError:
+        return person, None
 
 
 def matter_key(area: str, postcode: str) -> str:

@@ -21,6 +21,7 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -33,6 +34,9 @@ MAX_COMPLAINTS_NEEDED = 3
 MAX_QUALIFYING_MONTHS = 1
 MAX_QUALIFYING_DAYS = 31
 MAX_LOOKBACK_MONTHS = 6
+
+# The stages from the completed application to the findings, which findings_max limits, in order.
+FINDINGS_STAGES = ("threshold_decision", "review_meeting", "outcome_letter")
 
 # Every step at which a letter may be sent; a policy names the template for each step it uses.
 LETTER_STEPS = (
@@ -164,12 +168,30 @@ class Threshold(_Strict):
     # Reports to an officer met on site: "police_only" counts them only when made to a police
     # officer or PCSO on duty (Derbyshire); "any" counts every on-site report.
     on_site_reports: Literal["police_only", "any"] = "police_only"
-    single_hate_incident: bool = False
+    # A hate incident or hate crime route (Hart, Gloucestershire: one is enough): how many
+    # qualifying complaints about hate incidents, on separate occasions, meet the threshold.
+    # Unset: no such route. At most three, like the complaints route it stands beside.
+    hate_incidents_needed: int | None = Field(default=None, ge=1, le=MAX_COMPLAINTS_NEEDED)
     # At least one qualifying incident reported within this many months before applying (Gloucestershire).
     recent_report_months: int | None = Field(default=None, ge=1, le=6)
     # Several individuals separately reporting similar ASB within the look-back (Dacorum: 3).
     separate_complainants_needed: int | None = Field(default=None, ge=2, le=10)
     senior_officer_discretion: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_hate_switch(cls, data: object) -> object:
+        # The boolean this count replaced: say what to write instead of "Extra inputs are not permitted".
+        if isinstance(data, dict) and "single_hate_incident" in data:
+            raise ValueError("single_hate_incident is replaced by hate_incidents_needed: write "
+                             "hate_incidents_needed = 1 for a route where one hate incident is enough, "
+                             "or leave it out for no hate-incident route")
+        return data
+
+    @property
+    def single_hate_incident(self) -> bool:
+        """For the letter and form templates, which promise that one hate incident is enough."""
+        return self.hate_incidents_needed == 1
 
     @field_validator("complaints_needed")
     @classmethod
@@ -214,6 +236,32 @@ class Timescales(_Strict):
     partner_link_grace: Period = Period(working_days=10)
     # How long the applicant and victim have to give their views on the draft action plan.
     draft_plan_response: Period = Period(working_days=5)
+    # The most an area promises from the completed application to the findings, i.e. the outcome
+    # letter (Folkestone & Hythe: "a maximum 25 working days"). Every stage's due date is capped
+    # at it (chalicelib.domain.case.stage_due). Unset: each stage has only its own timescale.
+    findings_max: Period | None = None
+
+    @field_validator("findings_max")
+    @classmethod
+    def _stages_fit(cls, value: Period | None, info: ValidationInfo) -> Period | None:
+        if value is None:
+            return value
+        if value.working_days is None:
+            raise ValueError(f"is {value.describe()}: state findings_max in working days, so the stages it "
+                             "limits can be checked against it")
+        stages = [info.data.get(name) for name in FINDINGS_STAGES]
+        if any(stage is None for stage in stages):
+            return value  # a stage already failed validation and is reported on its own
+        if any(stage.working_days is None for stage in stages):
+            raise ValueError("with findings_max set, give " + ", ".join(FINDINGS_STAGES) + " in working days, so "
+                             "they can be checked to fit inside it")
+        days = [stage.working_days for stage in stages]
+        if sum(days) > value.working_days:
+            raise ValueError(
+                f"is {value.describe()}, but {' + '.join(FINDINGS_STAGES)} take "
+                f"{' + '.join(str(d) for d in days)} = {sum(days)} working days, so the findings could not be "
+                f"sent within it: shorten those stages to fit {value.working_days} working days in all")
+        return value
 
 
 class AssessmentMeeting(_Strict):

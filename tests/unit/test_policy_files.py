@@ -23,7 +23,8 @@ POLICIES = REPO / "policies"
 TEMPLATES = REPO / "templates"
 
 AREAS = ("dacorum", "derbyshire", "folkestone-hythe", "gloucestershire", "hart")
-DEFAULT_SOURCES = ("statutory", "Derbyshire", "Hart")
+# "service": a setting of this service where the source is silent (the 2025 guidance postdates every source).
+DEFAULT_SOURCES = ("statutory", "Derbyshire", "Hart", "service")
 PLACEHOLDER_MARK = "# placeholder: set by the area on adoption"
 
 

@@ -20,15 +20,18 @@ from chalicelib.domain.threshold import (
 
 APPLIED = date(2027, 6, 15)  # six months back: 2026-12-15; one month back: 2027-05-15
 DEFAULT = Threshold()
+IN_WINDOW = date(2027, 2, 1)  # inside the six months before APPLIED
 ONE_MONTH = Period(months=1)
 THIRTY_DAYS = Period(calendar_days=30)
 
 
 def rep(happened: date, reported: date | None = None, *, by: str = "Sam Taylor", to: str = "Police",
-        how: str = "phone", hate: bool = False, officer: str | None = None) -> Report:
+        how: str = "phone", hate: bool = False, officer: str | None = None, ref: str | None = None,
+        desc: str | None = None) -> Report:
     """One report; by default made the day after the incident."""
     return Report(happened_on=happened, reported_on=reported or happened + timedelta(days=1), reported_by=by,
-                  reported_to=to, how_reported=how, hate_motivated=hate, officer_type=officer)
+                  reported_to=to, how_reported=how, hate_motivated=hate, officer_type=officer,
+                  agency_reference=ref, description=desc)
 
 
 THREE = [rep(date(2027, 3, 1)), rep(date(2027, 4, 1)), rep(date(2027, 5, 20))]
@@ -236,25 +239,27 @@ def test_a_shorter_local_period_applies_within_the_month() -> None:
         (date(2027, 3, 1), date(2026, 9, 1)),
     ],
 )
-def test_a_report_exactly_six_months_before_the_application_counts(applied: date, boundary: date) -> None:
+def test_a_report_six_months_to_the_day_before_the_application_is_too_old(applied: date, boundary: date) -> None:
+    # The six months beginning with `boundary` ended the day before the application.
     assert boundary == add_months(applied, -6)
     rules = Threshold(complaints_needed=1)
-    on_boundary = assess([rep(boundary - timedelta(days=1), boundary)], applied, rules)
-    assert on_boundary.result == "met"
+    day_after = boundary + timedelta(days=1)
+    assert assess([rep(day_after - timedelta(days=1), day_after)], applied, rules).result == "met"
 
-    before = boundary - timedelta(days=1)
-    too_old = assess([rep(before - timedelta(days=1), before)], applied, rules)
+    too_old = assess([rep(boundary - timedelta(days=1), boundary)], applied, rules)
     assert too_old.result == "not_met"
     assert too_old.reports[0].counts is False
-    assert too_old.reports[0].reasons == (
-        f"reported on {before.isoformat()}, outside the 6 months before the application",)
+    assert too_old.reports[0].reasons[0].startswith(
+        f"reported on {boundary.isoformat()}: the application ({applied.isoformat()}) was not made within the 6 months")
 
 
 def test_an_old_report_does_not_count_towards_three() -> None:
     reports = [rep(date(2026, 12, 10), date(2026, 12, 14))] + TWO
     a = assess(reports, APPLIED, DEFAULT)
     assert a.result == "not_met"
-    assert a.reports[0].reasons == ("reported on 2026-12-14, outside the 6 months before the application",)
+    assert a.reports[0].reasons == (
+        "reported on 2026-12-14: the application (2027-06-15) was not made within the 6 months beginning with "
+        "that date, which ended on 2027-06-13",)
 
 
 def test_a_report_dated_after_the_application_does_not_count() -> None:
@@ -266,17 +271,20 @@ def test_a_report_dated_after_the_application_does_not_count() -> None:
 def test_an_old_and_late_report_gives_both_reasons() -> None:
     a = assess([rep(date(2026, 10, 1), date(2026, 12, 1))], APPLIED, DEFAULT)
     assert a.reports[0].reasons == (
-        "reported on 2026-12-01, outside the 6 months before the application",
+        "reported on 2026-12-01: the application (2027-06-15) was not made within the 6 months beginning with "
+        "that date, which ended on 2027-05-31",
         "reported 61 days after it happened; it had to be reported by 2026-10-31 (1 month)",
     )
 
 
 def test_a_shorter_local_look_back() -> None:
-    rules = Threshold(lookback_months=3, complaints_needed=1)
-    assert assess([rep(date(2027, 3, 14), date(2027, 3, 15))], APPLIED, rules).result == "met"
-    a = assess([rep(date(2027, 3, 13), date(2027, 3, 14))], APPLIED, rules)
+    rules = Threshold(lookback_months=3, complaints_needed=1)  # the 3 months beginning 16 March end 15 June
+    assert assess([rep(date(2027, 3, 15), date(2027, 3, 16))], APPLIED, rules).result == "met"
+    a = assess([rep(date(2027, 3, 14), date(2027, 3, 15))], APPLIED, rules)
     assert a.result == "not_met"
-    assert a.reports[0].reasons == ("reported on 2027-03-14, outside the 3 months before the application",)
+    assert a.reports[0].reasons == (
+        "reported on 2027-03-15: the application (2027-06-15) was not made within the 3 months beginning with "
+        "that date, which ended on 2027-06-14",)
 
 
 # ----- the same incident reported to several agencies counts once ---------------------------
@@ -284,24 +292,26 @@ def test_a_shorter_local_look_back() -> None:
 
 def test_one_incident_reported_to_three_agencies_counts_once() -> None:
     same_night = date(2027, 4, 1)
-    reports = [rep(same_night, to="Police"), rep(same_night, date(2027, 4, 3), to="Council"),
-               rep(same_night, date(2027, 4, 5), to="Housing association")]
+    what = "Music and shouting until 4am"
+    reports = [rep(same_night, to="Police", desc=what), rep(same_night, date(2027, 4, 3), to="Council", desc=what),
+               rep(same_night, date(2027, 4, 5), to="Housing association", desc=what)]
     a = assess(reports, APPLIED, DEFAULT)
     assert a.result == "not_met"
     assert a.qualifying_occasions == (same_night,)
     assert rule(a, "qualifying_complaints").reason == (
         "only 1 qualifying complaint on separate occasions; 3 needed "
-        "(2 reports of the same incident to another agency counted once)")
+        "(2 reports of the same incident, by agency reference or description, counted once)")
     assert all(f.counts for f in a.reports)  # each report qualifies; the occasion counts once
 
 
 def test_a_duplicate_report_alongside_three_occasions_is_met_and_says_so() -> None:
-    reports = THREE + [rep(date(2027, 4, 1), date(2027, 4, 2), to="Council")]
+    reports = [THREE[0], rep(date(2027, 4, 1), ref="P-77"), THREE[2],
+               rep(date(2027, 4, 1), date(2027, 4, 2), to="Council", ref="P-77")]
     a = assess(reports, APPLIED, DEFAULT)
     assert a.result == "met"
     assert rule(a, "qualifying_complaints").reason == (
         "3 qualifying complaints on separate occasions; 3 needed "
-        "(1 report of the same incident to another agency counted once)")
+        "(1 report of the same incident, by agency reference or description, counted once)")
 
 
 def test_a_late_duplicate_is_not_mentioned_as_merged() -> None:
@@ -392,11 +402,13 @@ def test_on_site_reports_any_counts_every_on_site_report(officer: str | None) ->
 @pytest.mark.parametrize("area", ["hart", "gloucestershire"])
 def test_one_qualifying_hate_incident_is_enough(area_policies, area: str) -> None:
     rules = area_policies[area].threshold
-    assert rules.single_hate_incident
+    assert rules.hate_incidents_needed == 1
     a = assess([rep(date(2027, 3, 1), date(2027, 3, 2), hate=True)], APPLIED, rules)
     assert a.result == "met"
     assert rule(a, "hate_incident") == RuleResult(
-        "hate_incident", "pass", "a hate incident reported on 2027-03-02 is a qualifying complaint; one is enough in this area")
+        "hate_incident", "pass",
+        "1 qualifying complaint about a hate incident or hate crime on separate occasions (reported on 2027-03-02); "
+        "1 needed in this area")
     assert rule(a, "qualifying_complaints").outcome == "fail"  # the other route is not met, and says so
 
 
@@ -408,21 +420,24 @@ def test_a_hate_incident_reported_late_does_not_meet_the_threshold(area_policies
     assert a.reports[0].counts is False
     assert rule(a, "hate_incident") == RuleResult(
         "hate_incident", "fail",
-        "a hate incident was reported, but it is not a qualifying complaint (see the reasons given for each report)")
+        "a hate incident was reported, but it is not a qualifying complaint (see the reasons given for each report); "
+        "1 needed in this area")
     assert a.reports[0].reasons[0].startswith("reported 35 days after it happened; it had to be reported by 2027-03-31")
 
 
 def test_without_hate_incidents_the_hate_route_says_none_is_marked(area_policies) -> None:
     a = assess(TWO, APPLIED, area_policies["hart"].threshold)
     assert a.result == "not_met"
-    assert rule(a, "hate_incident").reason == "no qualifying complaint is marked as a hate incident or hate crime"
+    assert rule(a, "hate_incident").reason == (
+        "no qualifying complaint is marked as a hate incident or hate crime; 1 needed in this area")
 
 
 def test_a_hate_incident_needing_checking_needs_judgement(area_policies) -> None:
     a = assess([rep(date(2027, 3, 1), how="officer_on_site", hate=True)], APPLIED, area_policies["hart"].threshold)
     assert a.result == "needs_judgement"
     assert rule(a, "hate_incident") == RuleResult(
-        "hate_incident", "judgement", "a hate incident was reported, but whether it is a qualifying complaint needs checking")
+        "hate_incident", "judgement",
+        "0 qualifying complaints about a hate incident or hate crime certain and 1 that needs checking; 1 needed in this area")
 
 
 def test_areas_without_the_hate_route_need_three_even_for_a_hate_incident(area_policies) -> None:
@@ -443,16 +458,16 @@ def test_gloucestershire_three_complaints_none_in_the_last_month_is_not_met(area
     assert a.result == "not_met"
     assert rule(a, "qualifying_complaints").outcome == "pass"
     assert rule(a, "recent_report") == RuleResult(
-        "recent_report", "fail", "no qualifying complaint was reported in the last 1 month (since 2027-05-15)")
+        "recent_report", "fail", "no qualifying complaint was reported in the last 1 month (since 2027-05-16)")
 
 
 def test_gloucestershire_one_report_within_the_month_meets_it(area_policies) -> None:
     rules = area_policies["gloucestershire"].threshold
-    reports = [rep(date(2027, 3, 1)), rep(date(2027, 4, 1)), rep(date(2027, 5, 10), date(2027, 5, 15))]  # on the boundary
+    reports = [rep(date(2027, 3, 1)), rep(date(2027, 4, 1)), rep(date(2027, 5, 10), date(2027, 5, 16))]  # on the boundary
     a = assess(reports, APPLIED, rules)
     assert a.result == "met"
     assert rule(a, "recent_report") == RuleResult(
-        "recent_report", "pass", "at least one qualifying complaint was reported in the last 1 month (since 2027-05-15)")
+        "recent_report", "pass", "at least one qualifying complaint was reported in the last 1 month (since 2027-05-16)")
 
 
 def test_recent_report_does_not_rescue_too_few_complaints() -> None:
@@ -475,7 +490,7 @@ def test_a_recent_report_that_needs_checking_needs_judgement() -> None:
 def test_recent_report_months_is_pluralised() -> None:
     a = assess(THREE, APPLIED, Threshold(recent_report_months=2))
     assert rule(a, "recent_report").reason == (
-        "at least one qualifying complaint was reported in the last 2 months (since 2027-04-15)")
+        "at least one qualifying complaint was reported in the last 2 months (since 2027-04-16)")
 
 
 # ----- several complainants (Dacorum: three people) ---------------------------------------
@@ -484,13 +499,14 @@ def test_recent_report_months_is_pluralised() -> None:
 def test_dacorum_three_different_people_meet_it_even_on_two_occasions(area_policies) -> None:
     rules = area_policies["dacorum"].threshold
     assert rules.separate_complainants_needed == 3
-    reports = [rep(date(2027, 4, 1), by="Alice Smith"), rep(date(2027, 4, 1), by="Bob Jones", to="Council"),
-               rep(date(2027, 5, 2), by="Carol White")]
+    fight = "Fight outside the flats"  # one incident, seen and reported by two neighbours
+    reports = [rep(date(2027, 4, 1), by="Alice Smith", desc=fight),
+               rep(date(2027, 4, 1), by="Bob Jones", to="Council", desc=fight), rep(date(2027, 5, 2), by="Carol White")]
     a = assess(reports, APPLIED, rules)
     assert a.result == "met"
     assert rule(a, "qualifying_complaints").outcome == "fail"
     assert rule(a, "separate_complainants") == RuleResult(
-        "separate_complainants", "pass", "3 people separately reported this ASB within 6 months; 3 needed")
+        "separate_complainants", "pass", "3 people separately made qualifying complaints about this behaviour between 2026-12-16 and 2027-06-15; 3 needed")
 
 
 def test_dacorum_each_of_three_people_reporting_once_is_met(area_policies) -> None:
@@ -504,12 +520,12 @@ def test_dacorum_each_of_three_people_reporting_once_is_met(area_policies) -> No
 
 def test_the_same_person_written_differently_counts_once(area_policies) -> None:
     rules = area_policies["dacorum"].threshold
-    reports = [rep(date(2027, 4, 1), by="Alice Smith"), rep(date(2027, 4, 1), by="  alice   SMITH ", to="Council"),
+    reports = [rep(date(2027, 4, 1), by="Alice Smith", ref="X1"), rep(date(2027, 4, 1), by="  alice   SMITH ", to="Council", ref="X1"),
                rep(date(2027, 5, 2), by="ALICE\tSmith")]
     a = assess(reports, APPLIED, rules)
     assert a.result == "not_met"
     assert rule(a, "separate_complainants") == RuleResult(
-        "separate_complainants", "fail", "1 person separately reported this ASB within 6 months; 3 needed")
+        "separate_complainants", "fail", "1 person separately made qualifying complaints about this behaviour between 2026-12-16 and 2027-06-15; 3 needed")
 
 
 def test_complainants_from_other_applications_about_the_same_matter_count(area_policies) -> None:
@@ -517,20 +533,20 @@ def test_complainants_from_other_applications_about_the_same_matter_count(area_p
     reports = [rep(date(2027, 4, 1), by="Alice Smith"), rep(date(2027, 4, 1), by="Bob Jones", to="Council")]
     alone = assess(reports, APPLIED, rules)
     assert alone.result == "not_met"
-    assert rule(alone, "separate_complainants").reason == "2 people separately reported this ASB within 6 months; 3 needed"
+    assert rule(alone, "separate_complainants").reason == "2 people separately made qualifying complaints about this behaviour between 2026-12-16 and 2027-06-15; 3 needed"
 
-    with_others = assess(reports, APPLIED, rules, other_complainants=["Carol White"])
+    with_others = assess(reports, APPLIED, rules, other_complainants=[("Carol White", IN_WINDOW)])
     assert with_others.result == "met"
     assert rule(with_others, "separate_complainants").reason == (
-        "3 people separately reported this ASB within 6 months; 3 needed")
+        "3 people separately made qualifying complaints about this behaviour between 2026-12-16 and 2027-06-15; 3 needed")
 
 
 def test_other_complainants_already_counted_or_blank_add_nobody(area_policies) -> None:
     rules = area_policies["dacorum"].threshold
     reports = [rep(date(2027, 4, 1), by="Alice Smith"), rep(date(2027, 4, 1), by="Bob Jones", to="Council")]
-    a = assess(reports, APPLIED, rules, other_complainants=["ALICE  SMITH", " bob jones ", "", "   "])
+    a = assess(reports, APPLIED, rules, other_complainants=[(n, IN_WINDOW) for n in ("ALICE  SMITH", " bob jones ", "", "   ")])
     assert a.result == "not_met"
-    assert rule(a, "separate_complainants").reason == "2 people separately reported this ASB within 6 months; 3 needed"
+    assert rule(a, "separate_complainants").reason == "2 people separately made qualifying complaints about this behaviour between 2026-12-16 and 2027-06-15; 3 needed"
 
 
 def test_people_whose_reports_do_not_qualify_are_not_counted(area_policies) -> None:
@@ -539,7 +555,7 @@ def test_people_whose_reports_do_not_qualify_are_not_counted(area_policies) -> N
                rep(date(2027, 4, 1), date(2027, 5, 10), by="Carol White")]  # late
     a = assess(reports, APPLIED, rules)
     assert a.result == "not_met"
-    assert rule(a, "separate_complainants").reason == "2 people separately reported this ASB within 6 months; 3 needed"
+    assert rule(a, "separate_complainants").reason == "2 people separately made qualifying complaints about this behaviour between 2026-12-16 and 2027-06-15; 3 needed"
 
 
 def test_areas_without_the_complainants_rule_do_not_show_it(area_policies) -> None:
@@ -594,7 +610,7 @@ def test_related_behaviour_is_always_left_to_the_spoc(area_policies, area: str, 
 def test_to_dict_is_plain_json_and_round_trips() -> None:
     reports = THREE + [rep(date(2027, 4, 1), to="Council"), rep(date(2026, 11, 1)),
                        rep(date(2027, 6, 1), how="officer_on_site")]
-    a = assess(reports, APPLIED, Threshold(single_hate_incident=True, recent_report_months=1,
+    a = assess(reports, APPLIED, Threshold(hate_incidents_needed=1, recent_report_months=1,
                                            separate_complainants_needed=3, senior_officer_discretion=True))
     data = a.to_dict()
     text = json.dumps(data)
@@ -628,3 +644,349 @@ def test_an_outcome_letter_restarts_the_count_for_the_same_matter():
     assert before.result == "met" and after.result == "not_met"
     late = [f for f in after.reports if f.counts is False]
     assert len(late) == 2 and "previous case review" in late[0].reasons[0] and "2026-11-01" in late[0].reasons[0]
+
+
+# ===== issue 11: the law's edges ==============================================================
+# Section 104(11): a qualifying complaint is made "within the period of one month beginning with"
+# the behaviour, and the application "within the period of six months beginning with" the
+# complaint. Both are corresponding-date periods (like statutory_month_end).
+
+from chalicelib.domain.calendar import months_period_end, months_period_start  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    ("complaint", "last_day"),
+    [
+        (date(2026, 12, 15), date(2027, 6, 14)),  # the reported bug: 15 December is out for 15 June
+        (date(2027, 3, 31), date(2027, 9, 30)),  # no 31 September: month end
+        (date(2027, 8, 31), date(2028, 2, 29)),  # no 31 February: month end, leap year
+        (date(2026, 8, 31), date(2027, 2, 28)),
+        (date(2027, 8, 29), date(2028, 2, 28)),  # 29 February 2028 exists: the day before
+        (date(2026, 8, 29), date(2027, 2, 28)),  # no 29 February 2027: month end
+        (date(2026, 8, 28), date(2027, 2, 27)),
+        (date(2027, 2, 28), date(2027, 8, 27)),
+        (date(2028, 2, 29), date(2028, 8, 28)),
+        (date(2027, 1, 31), date(2027, 7, 30)),
+        (date(2026, 12, 31), date(2027, 6, 30)),  # no 31 June
+        (date(2026, 12, 25), date(2027, 6, 24)),  # Christmas Day: calendar months ignore holidays
+        (date(2027, 3, 26), date(2027, 9, 25)),  # Good Friday
+        (date(2027, 3, 29), date(2027, 9, 28)),  # Easter Monday
+        (date(2027, 7, 1), date(2027, 12, 31)),
+    ],
+)
+def test_six_months_beginning_with_a_complaint_end_the_day_before_the_corresponding_date(complaint, last_day) -> None:
+    assert months_period_end(complaint, 6) == last_day
+    rules = Threshold(complaints_needed=1)
+    on_last_day = assess([rep(complaint, complaint)], last_day, rules)
+    assert on_last_day.result == "met", on_last_day.reports
+    day_after = last_day + timedelta(days=1)
+    too_late = assess([rep(complaint, complaint)], day_after, rules)
+    assert too_late.result == "not_met"
+    assert too_late.reports[0].reasons == (
+        f"reported on {complaint.isoformat()}: the application ({day_after.isoformat()}) was not made within the "
+        f"6 months beginning with that date, which ended on {last_day.isoformat()}",)
+
+
+@pytest.mark.parametrize(
+    ("applied", "first_day"),
+    [
+        (date(2027, 6, 15), date(2026, 12, 16)),
+        (date(2027, 8, 31), date(2027, 3, 1)),  # 28 February 2027's six months end on 27 August
+        (date(2028, 8, 31), date(2028, 3, 1)),  # 29 February 2028's end on 28 August
+        (date(2027, 2, 28), date(2026, 8, 29)),
+        (date(2028, 2, 29), date(2027, 8, 30)),
+        (date(2027, 9, 30), date(2027, 3, 31)),
+        (date(2027, 3, 31), date(2026, 10, 1)),
+        (date(2027, 6, 24), date(2026, 12, 25)),
+        (date(2027, 1, 1), date(2026, 7, 2)),
+        (date(2027, 9, 28), date(2027, 3, 29)),
+        (date(2027, 7, 31), date(2027, 2, 1)),
+    ],
+)
+def test_the_look_back_starts_on_the_first_complaint_date_whose_six_months_include_the_application(applied, first_day) -> None:
+    assert months_period_start(applied, 6) == first_day
+    rules = Threshold(complaints_needed=1)
+    assert assess([rep(first_day, first_day)], applied, rules).result == "met"
+    before = first_day - timedelta(days=1)
+    assert assess([rep(before, before)], applied, rules).result == "not_met"
+
+
+@pytest.mark.parametrize("months", [1, 2, 3, 6])
+def test_month_periods_property_over_four_years(months: int) -> None:
+    day = date(2026, 1, 1)
+    while day < date(2030, 1, 1):
+        end = months_period_end(day, months)
+        following = end + timedelta(days=1)
+        corresponding = add_months(day, months)
+        if corresponding.day == day.day:
+            assert following == corresponding, day
+        else:  # no corresponding date: the period runs to the end of that month
+            assert following.day == 1 and end.month == corresponding.month, day
+        if months == 1:
+            assert end == statutory_month_end(day)
+        start = months_period_start(day, months)
+        assert months_period_end(start, months) >= day > months_period_end(start - timedelta(days=1), months), day
+        day += timedelta(days=1)
+
+
+def test_the_recent_report_month_begins_with_the_report() -> None:
+    rules = Threshold(recent_report_months=1)  # 15 June: the month beginning 15 May ended 14 June
+    reports = [rep(date(2027, 3, 1)), rep(date(2027, 4, 1)), rep(date(2027, 5, 14), date(2027, 5, 15))]
+    a = assess(reports, APPLIED, rules)
+    assert a.result == "not_met"
+    assert rule(a, "recent_report") == RuleResult(
+        "recent_report", "fail", "no qualifying complaint was reported in the last 1 month (since 2027-05-16)")
+    reports[2] = rep(date(2027, 5, 15), date(2027, 5, 16))
+    assert assess(reports, APPLIED, rules).result == "met"
+
+
+@pytest.mark.parametrize(
+    ("applied", "since"),
+    [
+        (date(2027, 3, 31), date(2027, 3, 1)),  # 28 February's month ends on 27 March
+        (date(2028, 3, 30), date(2028, 3, 1)),  # 29 February 2028's month ends on 28 March
+        (date(2027, 1, 24), date(2026, 12, 25)),  # Christmas Day
+        (date(2027, 4, 25), date(2027, 3, 26)),  # Good Friday
+    ],
+)
+def test_the_recent_report_month_around_month_ends_and_holidays(applied, since) -> None:
+    rules = Threshold(recent_report_months=1, complaints_needed=1)
+    assert assess([rep(since, since)], applied, rules).result == "met"
+    before = since - timedelta(days=1)
+    assert assess([rep(before, before)], applied, rules).result == "not_met"
+
+
+def test_partners_are_asked_about_the_same_window() -> None:
+    from chalicelib.domain.partners import lookback_period
+
+    assert lookback_period(date(2027, 6, 15), 6) == (date(2026, 12, 16), date(2027, 6, 15))
+    assert lookback_period(date(2027, 8, 31), 6) == (date(2027, 3, 1), date(2027, 8, 31))
+
+
+# Bug 2: the incident's own date. Read with s.104(11): the month runs from the behaviour to the
+# complaint, the six months from the complaint to the application. An incident may so lie up to a
+# month before the six months and still count; a report dated before its incident cannot be right.
+
+
+def test_an_incident_before_the_six_months_counts_when_its_complaint_is_inside_them() -> None:
+    a = assess([rep(date(2026, 12, 10), date(2026, 12, 20))], APPLIED, Threshold(complaints_needed=1))
+    assert a.result == "met"
+    assert a.reports[0].reasons == (
+        "a qualifying complaint",
+        "it happened on 2026-12-10, before the 6 months that end with the application began (2026-12-16); "
+        "it still counts, because the law runs those months from the complaint, not the incident (section 104(11))",
+    )
+
+
+@pytest.mark.parametrize(
+    ("happened", "reported", "applied", "result"),
+    [
+        (date(2026, 12, 1), date(2026, 12, 31), date(2027, 6, 30), "met"),  # a month, then six: the longest span
+        (date(2026, 12, 1), date(2026, 12, 31), date(2027, 7, 1), "not_met"),
+        (date(2026, 12, 1), date(2027, 1, 1), date(2027, 6, 30), "not_met"),  # the complaint was a day late
+        (date(2027, 1, 31), date(2027, 2, 28), date(2027, 8, 27), "met"),
+        (date(2027, 1, 31), date(2027, 2, 28), date(2027, 8, 28), "not_met"),
+        (date(2027, 2, 26), date(2027, 3, 25), date(2027, 9, 24), "met"),  # across Easter 2027
+    ],
+)
+def test_the_longest_span_from_incident_to_application(happened, reported, applied, result) -> None:
+    assert assess([rep(happened, reported)], applied, Threshold(complaints_needed=1)).result == result
+
+
+def test_a_report_dated_before_its_incident_needs_checking() -> None:
+    a = assess([rep(date(2027, 4, 2), date(2027, 4, 1))], APPLIED, Threshold(complaints_needed=1))
+    assert a.result == "needs_judgement"
+    assert a.reports[0].counts is None
+    assert a.reports[0].reasons == (
+        "reported on 2027-04-01, before the incident it reports (2027-04-02): one of the dates needs checking",)
+
+
+# Bug 3: reports of the same day merge only when they are the same incident.
+
+
+def test_two_different_incidents_reported_on_the_same_day_need_judgement() -> None:
+    same_day = date(2027, 4, 1)
+    reports = [rep(date(2027, 3, 1), desc="Music at 2am"),
+               rep(same_day, ref="DC-1", desc="Music at 2am"), rep(same_day, ref="DC-2", desc="Stones at my window")]
+    a = assess(reports, APPLIED, DEFAULT)
+    assert a.result == "needs_judgement"
+    assert rule(a, "qualifying_complaints") == RuleResult(
+        "qualifying_complaints", "judgement",
+        "2 qualifying complaints certain and 1 that needs checking; 3 needed (on 2027-04-01, 2 reports may be "
+        "2 separate incidents: not all share an agency reference or description)")
+    assert a.qualifying_occasions == (date(2027, 3, 1), same_day)
+
+
+def test_same_day_reports_without_a_reference_or_description_need_judgement() -> None:
+    same_night = date(2027, 4, 1)
+    reports = [rep(same_night, to="Police"), rep(same_night, to="Council"), rep(same_night, to="Housing")]
+    a = assess(reports, APPLIED, DEFAULT)
+    assert a.result == "needs_judgement"
+    assert "3 reports may be 3 separate incidents" in rule(a, "qualifying_complaints").reason
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ({"ref": "DC-4471", "desc": "Music"}, {"ref": "dc 4471", "desc": "Loud music and shouting"}),  # same reference
+        ({"ref": "DC-4471", "desc": "Music  at 2am."}, {"ref": "C-9", "desc": "music at 2am"}),  # same description
+        ({"desc": "Music at 2am"}, {"desc": "Music at 2am"}),
+    ],
+)
+def test_same_day_reports_of_the_same_incident_count_once(first, second) -> None:
+    day = date(2027, 4, 1)
+    reports = [rep(date(2027, 3, 1)), rep(day, to="Police", **first), rep(day, date(2027, 4, 3), to="Council", **second)]
+    a = assess(reports, APPLIED, DEFAULT)
+    assert a.result == "not_met"
+    assert rule(a, "qualifying_complaints").reason == (
+        "only 2 qualifying complaints on separate occasions; 3 needed "
+        "(1 report of the same incident, by agency reference or description, counted once)")
+
+
+def test_three_reports_two_of_one_incident_and_one_other() -> None:
+    day = date(2027, 4, 1)
+    reports = [rep(date(2027, 3, 1)), rep(day, ref="P-1"), rep(day, ref="P-1", to="Council"), rep(day, ref="P-2")]
+    a = assess(reports, APPLIED, DEFAULT)
+    assert a.result == "needs_judgement"
+    assert rule(a, "qualifying_complaints").reason == (
+        "2 qualifying complaints certain and 1 that needs checking; 3 needed "
+        "(1 report of the same incident, by agency reference or description, counted once; on 2027-04-01, "
+        "3 reports may be 2 separate incidents: not all share an agency reference or description)")
+
+
+def test_reports_carry_the_reference_and_description_from_every_source() -> None:
+    from chalicelib.intake import reports_from
+    from chalicelib.openapi import example_application, example_return
+    from chalicelib.partner_returns import reports_from_application, reports_from_return
+    from chalicelib.schemas import validate_application
+
+    today = date(2026, 12, 21)
+    body = example_application(today)
+    from_form = reports_from(validate_application(body, today=today, areas={"derbyshire"}))
+    assert [(r.agency_reference, r.description) for r in from_form[:2]] == [
+        ("PH-20931", "Music and shouting from 1am to 4am."),
+        ("DC-4471", "Music again until 3am; banging on my door when I complained.")]
+    assert from_form[2].agency_reference is None
+    stored = reports_from_application(body)
+    assert [(r.agency_reference, r.description) for r in stored] == [(r.agency_reference, r.description) for r in from_form]
+    returned = reports_from_return("Derbyshire Constabulary", example_return(today))
+    assert (returned[0].agency_reference, returned[0].description) == (
+        "DC-5001", "Loud music after midnight; third report this month.")
+
+
+def test_a_partner_return_of_a_report_the_applicant_listed_counts_once() -> None:
+    from chalicelib.partner_returns import reports_from_return
+
+    day = date(2027, 4, 1)
+    form = [rep(date(2027, 3, 1)), rep(day, date(2027, 4, 2), ref="DC-5001", desc="Music all night")]
+    returned = reports_from_return("Police", {"reports": [{
+        "reference": "DC 5001", "date_received": "2027-04-02", "incident_date": "2027-04-01",
+        "reporting_party": "Sam Taylor", "overview": "Noise complaint", "how_received": "phone"}]})
+    a = assess(form + returned, APPLIED, DEFAULT)
+    assert a.result == "not_met"
+    assert a.qualifying_occasions == (date(2027, 3, 1), day)
+
+
+# Bug 4: several complainants: their own qualifying complaints, in the window, truthfully explained.
+
+
+def test_other_complainants_count_only_with_a_qualifying_complaint_in_the_window(area_policies) -> None:
+    rules = area_policies["dacorum"].threshold
+    reports = [rep(date(2027, 4, 1), by="Alice Smith"), rep(date(2027, 4, 1), by="Bob Jones", to="Council")]
+    ten_months_ago = date(2026, 8, 15)
+    a = assess(reports, APPLIED, rules, other_complainants=[("Carol White", ten_months_ago), ("Dan Ode", None),
+                                                            ("Eve Fox", date(2026, 12, 15))])
+    assert a.result == "not_met"
+    assert rule(a, "separate_complainants") == RuleResult(
+        "separate_complainants", "fail",
+        "2 people separately made qualifying complaints about this behaviour between 2026-12-16 and 2027-06-15; 3 needed")
+    met = assess(reports, APPLIED, rules, other_complainants=[("Carol White", date(2026, 12, 16))])
+    assert rule(met, "separate_complainants") == RuleResult(
+        "separate_complainants", "pass",
+        "3 people separately made qualifying complaints about this behaviour between 2026-12-16 and 2027-06-15; 3 needed")
+
+
+def test_other_complainants_before_the_last_outcome_letter_do_not_count(area_policies) -> None:
+    rules = area_policies["dacorum"].threshold
+    reports = [rep(date(2027, 4, 1), by="Alice Smith"), rep(date(2027, 5, 1), by="Bob Jones")]
+    others = [("Carol White", date(2027, 2, 1))]
+    assert assess(reports, APPLIED, rules, other_complainants=others).result == "met"
+    after = assess(reports, APPLIED, rules, other_complainants=others, counts_after=date(2027, 3, 1))
+    assert after.result == "not_met"
+    assert "2 people" in rule(after, "separate_complainants").reason
+
+
+def test_complainant_entries_carry_each_persons_latest_qualifying_complaint() -> None:
+    from chalicelib.partner_returns import complainant_ids, person_id
+    from chalicelib.partner_returns import MatterHistory
+
+    matter = "m1"
+    application = {"victim": {"name": "Sam Taylor"}, "incidents": [
+        {"happened_on": "2027-03-01", "reported_on": "2027-03-02", "reported_by": "Sam Taylor", "reported_to": "Police",
+         "how_reported": "phone", "description": "a"},
+        {"happened_on": "2027-04-01", "reported_on": "2027-04-09", "reported_by": "sam  TAYLOR", "reported_to": "Police",
+         "how_reported": "phone", "description": "b"},
+        {"happened_on": "2027-04-01", "reported_on": "2027-06-01", "reported_by": "Sam Taylor", "reported_to": "Council",
+         "how_reported": "phone", "description": "late: not a qualifying complaint"},
+        {"happened_on": "2027-03-01", "reported_on": "2027-05-01", "reported_by": "Kim Lo", "reported_to": "Council",
+         "how_reported": "phone", "description": "late: Kim made no qualifying complaint"},
+    ]}
+    from chalicelib.partner_returns import reports_from_application
+
+    a = assess(reports_from_application(application), APPLIED, DEFAULT)
+    ids = complainant_ids(application, matter, a)
+    assert ids == {f"{person_id(matter, 'Sam Taylor')}|2027-04-09"}
+    history = MatterHistory([f"{person_id(matter, 'Sam Taylor')}|2027-04-09", person_id(matter, "Old Entry") or ""],
+                            None, matter)
+    assert history.complainants_for([rep(date(2027, 5, 1), by="SAM taylor")]) == [
+        ("SAM taylor", date(2027, 4, 9)), (person_id(matter, "Old Entry"), None)]
+
+
+# Bug 5: a hate-incident route that needs more than one incident.
+
+
+def test_an_area_can_need_two_hate_incidents() -> None:
+    rules = Threshold(hate_incidents_needed=2)
+    one = assess([rep(date(2027, 3, 1), hate=True)], APPLIED, rules)
+    assert one.result == "not_met"
+    assert rule(one, "hate_incident") == RuleResult(
+        "hate_incident", "fail",
+        "only 1 qualifying complaint about a hate incident or hate crime on separate occasions; 2 needed in this area")
+    two = assess([rep(date(2027, 3, 1), hate=True), rep(date(2027, 4, 1), hate=True)], APPLIED, rules)
+    assert two.result == "met"
+    assert rule(two, "hate_incident") == RuleResult(
+        "hate_incident", "pass",
+        "2 qualifying complaints about a hate incident or hate crime on separate occasions "
+        "(reported on 2027-03-02 and 2027-04-02); 2 needed in this area")
+
+
+def test_two_reports_of_one_hate_incident_are_one() -> None:
+    rules = Threshold(hate_incidents_needed=2)
+    day = date(2027, 3, 1)
+    a = assess([rep(day, hate=True, desc="Abuse in the street"), rep(day, to="Council", hate=True, desc="Abuse in the street")],
+               APPLIED, rules)
+    assert a.result == "not_met"
+    assert rule(a, "hate_incident").outcome == "fail"
+
+
+def test_a_second_hate_incident_needing_checking_needs_judgement() -> None:
+    rules = Threshold(hate_incidents_needed=2)
+    a = assess([rep(date(2027, 3, 1), hate=True), rep(date(2027, 4, 1), hate=True, how="officer_on_site")], APPLIED, rules)
+    assert a.result == "needs_judgement"
+    assert rule(a, "hate_incident") == RuleResult(
+        "hate_incident", "judgement",
+        "1 qualifying complaint about a hate incident or hate crime certain and 1 that needs checking; 2 needed in this area")
+
+
+@pytest.mark.parametrize("needed", [0, 4])
+def test_the_hate_count_is_one_to_three(needed: int) -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError):
+        Threshold(hate_incidents_needed=needed)
+
+
+def test_templates_only_promise_one_hate_incident_where_one_is_enough() -> None:
+    assert Threshold(hate_incidents_needed=1).single_hate_incident is True
+    assert Threshold(hate_incidents_needed=2).single_hate_incident is False
+    assert Threshold().single_hate_incident is False
