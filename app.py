@@ -4,7 +4,7 @@ of user, and this file registers them. Keep it thin: importing it is the cold st
     applicants  POST /applications (JSON or the no-JavaScript form), OPTIONS for the form's site
     partners    GET/POST /partner/{token}, the partner return by emailed secure link
     staff       /cases..., /reports/deadlines, /print-queue, /appeals (bearer JWT)
-    published   /stats, /stats.csv, /stats/fragment.html, /stats/widget.js
+    published   /stats, /stats.csv, /stats/data-return.csv, /stats/fragment.html, /stats/widget.js
     schedule    the working-day deadline sweep (EventBridge, UTC cron)
     docs        /openapi.json
 """

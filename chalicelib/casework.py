@@ -20,7 +20,7 @@ from .domain.case import (IllegalStep, LetterPlan, Status, allowed_steps, calend
                           next_status, stage_due)
 from .domain.deadlines import deadline_current
 from .domain.policy import Policy
-from .domain.stats import reporting_year_of, step_counts, year_bounds
+from .domain.stats import reporting_year_of, step_appends, step_counts, working_days_to_decision, year_bounds
 from .letters import LetterRenderer, date_posted
 from .outbox import Person, compose_letters, deliver
 from .partner_links import new_nonce
@@ -292,7 +292,7 @@ class CaseWork:
         audit = AuditEvent(ref, (case.version or 0) + 1, at=iso(now), actor=principal.actor, action=step,
                            from_status=from_status.value, to_status=to_status.value, detail=done.detail)
         counts = CountChange(case.area, reporting_year_of(today, policy.area.reporting_year),
-                             step_counts(step, done.detail), iso(now))
+                             step_counts(step, done.detail), iso(now), step_appends(step, done.detail))
         try:
             self.repo.save_step(case=case, audit=audit, letters=letters + [i for i in done.extra_items if isinstance(i, LetterRecord)],
                                 items=[i for i in done.extra_items if not isinstance(i, LetterRecord)] + done.updated,
@@ -377,6 +377,9 @@ class CaseWork:
 
         def change(case: CaseRecord, policy: Policy, today: date) -> Change:
             calendar = calendar_for(policy)
+            # For the data return's median; a decision made again after an upheld appeal is not timed.
+            days = working_days_to_decision(case.deadlines, case.received_on, today, calendar, after_appeal=bool(case.appeal))
+            timed = {} if days is None else {"working_days_to_decision": days}
             case.decision = {"outcome": data.decision, "reasons": data.reasons, "senior_officer": data.senior_officer,
                              "decided_on": today.isoformat(), "pre_assessment": (case.pre_assessment or {}).get("result")}
             case.assessment_closed = True  # partners can no longer amend their returns
@@ -388,7 +391,7 @@ class CaseWork:
                 case.appeal_window_closes = window_end.isoformat()
                 ctx["appeal_deadline"] = window_end
                 return Change([LetterPlan("threshold_not_met", to) for to in _everyone(case)], ctx,
-                              {"decision": data.decision}, [], closed)
+                              {"decision": data.decision, **timed}, [], closed)
             # Capped at the area's overall maximum to the findings, if it has one.
             meeting_due = stage_due("review_meeting", today, policy, calendar,
                                     completed_on(case.received_on, case.consent, case.deadlines))
@@ -398,7 +401,7 @@ class CaseWork:
                 case.meeting = _meeting_dict(data.meeting)
                 ctx["meeting"] = _meeting_ctx(case.meeting)
             return Change([LetterPlan("threshold_met", to) for to in _everyone(case)], ctx,
-                          {"decision": data.decision, "meeting_arranged": bool(data.meeting)}, [], closed)
+                          {"decision": data.decision, "meeting_arranged": bool(data.meeting), **timed}, [], closed)
 
         result = self._apply(principal, ref, step, ("spoc",), version, change)
         if data.decision != "not_met" and data.meeting:

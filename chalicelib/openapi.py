@@ -477,6 +477,14 @@ ORIGIN = {"name": "Origin", "in": "header", "required": False, "schema": {"type"
                          "send no Origin are not limited by it."}
 
 
+def _data_return_example() -> str:
+    from .domain.stats import FIELDS, data_return_csv
+
+    counts = dict(zip(FIELDS, (14, 1, 5, 6, 4, 2, 1)))
+    return data_return_csv([{"area": "hart", "area_name": "Hart", "year": "2026 to 2027", "year_from": "2026-04-01",
+                             "year_to": "2027-03-31", **counts, "decision_working_days": [6, 9, 11, 12, 12, 14, 15, 20]}])
+
+
 def _stats_paths(problem: dict[str, Any]) -> dict[str, Any]:
     from .domain.stats import COUNTS
 
@@ -506,7 +514,8 @@ def _stats_paths(problem: dict[str, Any]) -> dict[str, Any]:
             "to": {"type": "string", "format": "date"}, "counts": counts}}},
         "generated_at": {"type": "string", "description": "when these counts last changed"}}}
     summary = ("The yearly counts every area must publish (Schedule 4): applications, times the threshold was not "
-               "met, reviews carried out, reviews with recommendations; and appeals. Public; no personal data; "
+               "met, reviews carried out, reviews with recommendations; reviews an agency started without an "
+               "application (2025 guidance); and appeals. Public; no personal data; "
                "years with no activity show zeros.")
     return {
         "/stats": {"get": {"operationId": "getStats", "summary": "Published counts as JSON", "description": summary,
@@ -516,6 +525,16 @@ def _stats_paths(problem: dict[str, Any]) -> dict[str, Any]:
                                "per area and year)", "parameters": params,
                                "responses": {"200": {"description": "CSV", "headers": cache,
                                                      "content": {"text/csv": {"schema": {"type": "string"}}}}, **errors}}},
+        "/stats/data-return.csv": {"get": {
+            "operationId": "getStatsDataReturn", "summary": "The Home Office data return as CSV (a header row, one row "
+            "per area and year)", "parameters": params,
+            "description": "The published counts with, for each reporting year, the number of threshold decisions "
+                           "(met, not met, or accepted below the threshold) and the median working days from the "
+                           "completed application (received, or the victim's consent recorded) to the decision, "
+                           "blank when none was made. A decision made again after an upheld appeal is not timed. "
+                           "Public; no personal data.",
+            "responses": {"200": {"description": "CSV", "headers": cache, "content": {"text/csv": {
+                "schema": {"type": "string"}, "example": _data_return_example()}}}, **errors}}},
         "/stats/fragment.html": {"get": {"operationId": "getStatsFragment", "summary": "The counts as an accessible HTML "
                                          "table, for pages that cannot run scripts", "parameters": params,
                                          "responses": {"200": {"description": "An HTML table", "headers": cache,

@@ -122,12 +122,22 @@ class CountChange:
     year: int
     counts: tuple[str, ...]
     at: str
+    appends: tuple[tuple[str, int], ...] = ()  # (list field, value): e.g. a decision's working days
 
 
 def _add_counts(tx: TransactWrite, change: CountChange | None) -> None:
-    if change is None or not change.counts:
+    if change is None or not (change.counts or change.appends):
         return
-    actions = [getattr(StatsRecord, name).add(1) for name in change.counts] + [StatsRecord.updated_at.set(change.at)]
+    actions: list[Any] = [getattr(StatsRecord, name).add(1) for name in change.counts]
+    values: dict[str, list[int]] = {}
+    for name, value in change.appends:
+        values.setdefault(name, []).append(value)
+    for name, new in values.items():
+        # SET f = list_append(if_not_exists(f, []), [n]): plain UpdateExpression, so DynamoDB Local
+        # and moto do the same; the list starts on the first decision of the area-year.
+        attr = getattr(StatsRecord, name)
+        actions.append(attr.set((attr | []).append(new)))
+    actions.append(StatsRecord.updated_at.set(change.at))
     tx.update(StatsRecord(change.area, change.year), actions=actions)  # creates the area-year on first use
 
 

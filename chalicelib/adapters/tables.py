@@ -13,6 +13,7 @@ from typing import Type
 from pynamodb.attributes import (
     BooleanAttribute,
     JSONAttribute,
+    ListAttribute,
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
@@ -311,6 +312,10 @@ class StatsRecord(Model):
     reviews_with_recommendations = NumberAttribute(default=0)
     appeals_received = NumberAttribute(default=0)
     appeals_upheld = NumberAttribute(default=0)
+    agency_reviews_started = NumberAttribute(default=0)
+    # One entry per threshold decision in the year: working days from the completed application
+    # (the data return's median). Appended with the decision, so the median is still one read.
+    decision_working_days = ListAttribute(of=NumberAttribute, null=True)
     updated_at = UnicodeAttribute(null=True)
 
 

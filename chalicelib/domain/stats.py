@@ -8,11 +8,17 @@ import csv
 import io
 import re
 from datetime import date
-from typing import Iterable, Mapping
+from statistics import median
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
+
+if TYPE_CHECKING:
+    from .calendar import WorkingCalendar
 
 # (field, what the council page calls it). The order is the published order.
 COUNTS = (
     ("applications", "Applications for an ASB case review"),
+    # 2025 guidance: an agency may start a review itself. Not an application, so counted apart.
+    ("agency_reviews_started", "Case reviews started by an agency without an application"),
     ("threshold_not_met", "Times the threshold was not met"),
     ("reviews_carried_out", "ASB case reviews carried out"),
     ("reviews_with_recommendations", "Reviews that resulted in recommendations"),
@@ -25,6 +31,7 @@ FIELDS = tuple(name for name, _ in COUNTS)
 STEP_COUNTS: dict[str, tuple[str, ...]] = {
     "submit_complete": ("applications",),
     "submit_awaiting_consent": ("applications",),
+    "open_agency_review": ("agency_reviews_started",),
     "decide_not_met": ("threshold_not_met",),
     "record_outcome_actions": ("reviews_carried_out",),
     "record_outcome_no_further_action": ("reviews_carried_out",),
@@ -41,6 +48,49 @@ def step_counts(step: str, detail: Mapping[str, object] | None = None) -> tuple[
     if step.startswith("record_outcome") and detail and (detail.get("recommendations") or detail.get("actions")):
         counts = counts + ("reviews_with_recommendations",)
     return counts
+
+
+# The threshold decision on an application (Letter 4 or 5): what the data return times.
+DECISION_STEPS = frozenset({"decide_met", "decide_not_met", "decide_accepted_below_threshold"})
+# Lists kept on the area-year item beside the counts, one value appended per step, so that the
+# median (which no running total gives) is still one read. Field -> the detail key it comes from.
+STEP_LISTS = {"decision_working_days": "working_days_to_decision"}
+LISTS = tuple(STEP_LISTS)
+
+
+def step_appends(step: str, detail: Mapping[str, object] | None = None) -> tuple[tuple[str, int], ...]:
+    """The values a step appends to the area-year's lists: the working days a threshold decision
+    took, when the step recorded them (not for a decision made again after an upheld appeal)."""
+    if step not in DECISION_STEPS or not detail:
+        return ()
+    days = detail.get("working_days_to_decision")
+    if isinstance(days, bool) or not isinstance(days, int):
+        return ()
+    return (("decision_working_days", days),)
+
+
+def application_completed_on(deadlines: Mapping[str, Any] | None, received_on: str) -> date:
+    """When the application was complete: the day its acknowledgement clock was met (the day it was
+    received, or the day a third party's application got the victim's consent), else received_on."""
+    met_on = ((deadlines or {}).get("acknowledge") or {}).get("met_on")
+    return date.fromisoformat(met_on or received_on)
+
+
+def working_days_to_decision(deadlines: Mapping[str, Any] | None, received_on: str, decided_on: date,
+                             calendar: "WorkingCalendar", *, after_appeal: bool = False) -> int | None:
+    """Working days from the completed application to the threshold decision (the days after it,
+    up to and including the decision day: the N of "decided within N working days"). None for a
+    decision made again after an upheld appeal: that clock restarted at the appeal decision, and
+    counting it from the application would mix the appeal's time into the decision's."""
+    if after_appeal:
+        return None
+    return calendar.working_days_between(application_completed_on(deadlines, received_on), decided_on)
+
+
+def median_days(values: Iterable[int]) -> float | None:
+    """The median of the working days, or None when nothing was decided."""
+    values = list(values)
+    return median(values) if values else None
 
 
 def reporting_year_of(day: date, basis: str) -> int:
@@ -82,6 +132,29 @@ def to_csv(rows: Iterable[Mapping[str, object]]) -> str:
     for row in rows:
         writer.writerow(row)
     return out.getvalue()
+
+
+DATA_RETURN_FIELDS = ("area", "area_name", "year", "year_from", "year_to", *FIELDS, "decisions_made",
+                      "median_working_days_to_decision")
+
+
+def data_return_csv(rows: Iterable[Mapping[str, Any]]) -> str:
+    """The Home Office data return: one row per area (or appeals body) and reporting year. Each row
+    carries its year's decision_working_days; the median is blank when no decision was made."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(DATA_RETURN_FIELDS), lineterminator="\r\n", extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        days = [int(n) for n in row.get("decision_working_days") or ()]
+        middle = median_days(days)
+        writer.writerow({**row, "decisions_made": len(days),
+                         "median_working_days_to_decision": "" if middle is None else _number(middle)})
+    return out.getvalue()
+
+
+def _number(value: float) -> str:
+    """7 or 7.5 (the median of an even number of decisions may fall between two days)."""
+    return str(int(value)) if float(value).is_integer() else str(value)
 
 
 def slug(text: str) -> str:

@@ -23,7 +23,7 @@ def cached(body: str, content_type: str) -> Response:
     return Response(body=body, status_code=200, headers={**headers, "Content-Type": content_type})
 
 
-def stats_data():
+def stats_data(*, decision_days: bool = False):
     """Read ?area= (or ?appeals_body=) and ?year=; raise a problem for anything malformed."""
     from chalicelib import inputs, wiring
     from chalicelib.published import UnknownArea
@@ -40,7 +40,7 @@ def stats_data():
         field = "area" if area else "appeals_body"
         raise inputs.Problem(404, "Unknown area", inputs.field_error(
             field, f"There is no area or appeals body '{inputs.clip(area or body or '', 40)}' here")) from None
-    return service.read(policies, year)
+    return service.read(policies, year, decision_days=decision_days)
 
 
 @bp.route("/stats", methods=["GET"], cors=True)
@@ -55,6 +55,15 @@ def stats_csv():
     from chalicelib.published import PublishedStats
 
     return cached(PublishedStats.csv(stats_data()), "text/csv; charset=utf-8")
+
+
+@bp.route("/stats/data-return.csv", methods=["GET"], cors=True)
+@answers_problems
+def stats_data_return():
+    """The Home Office data return: the counts, and the median working days to a threshold decision."""
+    from chalicelib.published import PublishedStats
+
+    return cached(PublishedStats.data_return(stats_data(decision_days=True)), "text/csv; charset=utf-8")
 
 
 @bp.route("/stats/fragment.html", methods=["GET"], cors=True)

@@ -364,7 +364,7 @@ def test_nonsense_partner_tokens_are_refused_quietly(client, token):
 # ---------------------------------------------------------------- published counts
 
 
-@pytest.mark.parametrize("path", ["/stats", "/stats.csv", "/stats/fragment.html"])
+@pytest.mark.parametrize("path", ["/stats", "/stats.csv", "/stats/fragment.html", "/stats/data-return.csv"])
 @pytest.mark.parametrize("year", ["²⁰²⁶", "٢٠٢٦", "2026.0", "-2026", "9" * 400, "1999", "20 26"])
 def test_stats_years_must_be_ascii_digits_in_range(client, path, year):
     response = client.http.get(f"{path}?area=hart&year={year}")

@@ -15,7 +15,7 @@ from chalicelib.openapi import example_application, example_on_behalf
 TODAY = date(2026, 12, 21)
 PUBLIC = {("/applications", "POST"), ("/applications", "OPTIONS"), ("/openapi.json", "GET"), ("/partner/{token}", "GET"),
           ("/partner/{token}", "POST"), ("/assets/partner.css", "GET"), ("/stats", "GET"), ("/stats.csv", "GET"),
-          ("/stats/fragment.html", "GET"), ("/stats/widget.js", "GET")}
+          ("/stats/fragment.html", "GET"), ("/stats/widget.js", "GET"), ("/stats/data-return.csv", "GET")}
 
 
 def call(client, method, path, auth=None, body=None, headers=None):

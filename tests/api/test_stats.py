@@ -39,7 +39,7 @@ def test_an_area_with_no_activity_shows_zeros_for_the_current_year(client):
     assert data["area"] == "hart" and data["reporting_year"]["basis"] == "financial"
     assert [y["label"] for y in data["years"]] == ["2026 to 2027"]
     assert set(data["years"][0]["counts"].values()) == {0}
-    assert list(data["labels"]) == ["applications", "threshold_not_met", "reviews_carried_out",
+    assert list(data["labels"]) == ["applications", "agency_reviews_started", "threshold_not_met", "reviews_carried_out",
                                     "reviews_with_recommendations", "appeals_received", "appeals_upheld"]
 
 
@@ -62,9 +62,9 @@ def test_counts_follow_the_process_in_the_year_of_each_step(client, token, clock
                      body=json.dumps({"upheld": True, "reasons": "r"}))
     data = stats(client, "area=derbyshire")
     assert [y["year"] for y in data["years"]] == [2027, 2026]
-    assert year_counts(data, 2026) == {"applications": 2, "threshold_not_met": 1, "reviews_carried_out": 0,
+    assert year_counts(data, 2026) == {"applications": 2, "agency_reviews_started": 0, "threshold_not_met": 1, "reviews_carried_out": 0,
                                        "reviews_with_recommendations": 0, "appeals_received": 0, "appeals_upheld": 0}
-    assert year_counts(data, 2027) == {"applications": 0, "threshold_not_met": 0, "reviews_carried_out": 1,
+    assert year_counts(data, 2027) == {"applications": 0, "agency_reviews_started": 0, "threshold_not_met": 0, "reviews_carried_out": 1,
                                        "reviews_with_recommendations": 1, "appeals_received": 1, "appeals_upheld": 1}
     assert stats(client, "area=derbyshire&year=2026")["years"][0]["counts"] == year_counts(data, 2026)
 
@@ -75,7 +75,7 @@ def test_csv_has_a_header_and_one_row_per_area_and_year(client):
     assert response.status_code == 200 and response.headers["Content-Type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(response.body.decode())))
     assert rows == [{"area": "derbyshire", "year": "2026 to 2027", "year_from": "2026-04-01", "year_to": "2027-03-31",
-                     "applications": "1", "threshold_not_met": "0", "reviews_carried_out": "0",
+                     "applications": "1", "agency_reviews_started": "0", "threshold_not_met": "0", "reviews_carried_out": "0",
                      "reviews_with_recommendations": "0", "appeals_received": "0", "appeals_upheld": "0"}]
 
 
