@@ -318,10 +318,13 @@ class CaseWork:
         on_behalf = case.basis == "on_behalf"
         applicant = Person.from_contact(application["applicant"]) if on_behalf and application.get("applicant") else victim
         deadlines = {name: date.fromisoformat(d["due"]) for name, d in (case.deadlines or {}).items() if d.get("due")}
+        extra = dict(done.letter_context)
+        if case.basis == "agency":  # no application: the letters say who started the review
+            extra.setdefault("agency_review", {"agency": application["started_by"]["agency"]})
         return compose_letters(plans=done.letters, policy=policy, renderer=self.renderer, ref=case.ref, now=now,
                                letter_date=today, people={"applicant": applicant, "victim": victim}, on_behalf=on_behalf,
                                deadlines=deadlines, assessment_meeting=None,
-                               first_id=len(self.repo.letters(case.ref)) + 1, extra=done.letter_context)
+                               first_id=len(self.repo.letters(case.ref)) + 1, extra=extra)
 
     # ---------------------------------------------------------------- the steps
 
@@ -604,7 +607,8 @@ class CaseWork:
                 raise StaffInvalid([{"field": "open_actions", "message":
                                      f"{len(still_open)} action{'s are' if len(still_open) != 1 else ' is'} still open "
                                      f"({', '.join(a['id'] for a in still_open)}): record {'them' if len(still_open) != 1 else 'it'} "
-                                     "as done or not viable, or choose to hand them to the agencies' normal work and say why"}])
+                                     f"as done or not viable, or choose to hand {'them' if len(still_open) != 1 else 'it'} "
+                                     "to the agencies' normal work and say why"}])
             handed = []
             for action in still_open:
                 action["status"] = "handed_over"

@@ -188,11 +188,6 @@ class Threshold(_Strict):
                              "or leave it out for no hate-incident route")
         return data
 
-    @property
-    def single_hate_incident(self) -> bool:
-        """For the letter and form templates, which promise that one hate incident is enough."""
-        return self.hate_incidents_needed == 1
-
     @field_validator("complaints_needed")
     @classmethod
     def _at_most_three(cls, value: int) -> int:

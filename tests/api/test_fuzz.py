@@ -71,7 +71,7 @@ def _seed(client, today, spoc, appeals) -> Seeded:
     post(f"/cases/{not_met}/threshold-decision", {"decision": "not_met", "reasons": "Too few reports."}, spoc)
     monitoring = post("/applications", example_application(today))["reference"]
     post(f"/cases/{monitoring}/threshold-decision",
-         {"decision": "met", "reasons": "Met.", "meeting": example_meeting(today)}, spoc)
+         {"decision": "met", "reasons": "Met.", "meeting": {**example_meeting(today), "date": today.isoformat()}}, spoc)
     post(f"/cases/{monitoring}/outcome", {"held_on": today.isoformat(), "findings": "Agencies worked alone.", "actions": [
         {"description": "Joint visit", "agency": "Police", "lead_officer": "PC Lee",
          "due_on": (today + timedelta(days=14)).isoformat(), "victim_agreed": True}]}, spoc)

@@ -388,6 +388,10 @@ def test_an_agency_starts_a_review_itself_and_it_goes_to_closure_and_into_the_fi
     assert count(after, "reviews_carried_out") == count(before, "reviews_carried_out") + 1
     assert count(after, "applications") == count(before, "applications")  # not an application
     assert [e.action for e in AuditEvent.query(ref)][0] == "open_agency_review"
+    # Nobody applied: no letter thanks the victim for applying.
+    for sent in to_people(ref):
+        assert "applying" not in sent.text and "you applied" not in sent.text, sent.step
+    assert "Derbyshire Constabulary started" in [l for l in to_people(ref) if l.step == "closed"][0].text
 
 
 def test_only_a_spoc_of_the_area_can_start_an_agency_review(client, token):

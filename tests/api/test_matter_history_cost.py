@@ -217,7 +217,7 @@ def test_the_latest_outcome_letter_restarts_the_count_among_many(client, reads):
 
 
 def test_recording_the_outcome_indexes_its_letter_date(client, token):
-    from tests.api.test_staff import MEETING, call
+    from tests.api.test_staff import MEETING_TODAY as MEETING, call  # a meeting held today
 
     spoc = token("spoc", "derbyshire")
     ref = client.http.post("/applications", headers={"Content-Type": "application/json"},

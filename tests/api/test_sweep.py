@@ -232,7 +232,7 @@ def test_deadline_report_counts_met_late_missed_and_lists_overdue(client, token,
     client.http.post(f"/cases/{late}/threshold-decision", headers=headers, body=decide)
     report = client.http.get("/reports/deadlines?area=derbyshire&year=2026", headers=headers).json_body
     assert report["reporting_year"] == {"basis": "financial", "from": "2026-04-01", "to": "2027-03-31"}
-    assert report["deadlines"]["threshold_decision"] == {"met": 1, "met_late": 1, "missed": 1, "pending": 0}
+    assert report["deadlines"]["threshold_decision"] == {"met": 1, "met_late": 1, "missed": 1, "pending": 0, "ended": 0}
     assert report["deadlines"]["acknowledge"]["met"] == 3
     assert [c["reference"] for c in report["overdue_now"]] == [waiting]
     assert client.http.get("/reports/deadlines?area=derbyshire&year=26", headers=headers).status_code == 422

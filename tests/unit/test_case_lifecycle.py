@@ -129,3 +129,28 @@ def test_every_step_names_real_states():
     for step, (allowed, target) in STEPS.items():
         assert all(s is None or isinstance(s, Status) for s in allowed), step
         assert target is None or isinstance(target, Status), step
+
+
+@pytest.mark.parametrize("sent_on, respond_by", [
+    (date(2026, 12, 21), date(2026, 12, 30)),  # Christmas Day and the Boxing Day holiday (Monday 28th)
+    (date(2027, 3, 24), date(2027, 4, 2)),  # Good Friday 26 March and Easter Monday 29 March 2027
+    (date(2027, 1, 29), date(2027, 2, 5)),  # across the end of January
+    (date(2028, 2, 25), date(2028, 3, 3)),  # across 29 February 2028
+    (date(2027, 8, 27), date(2027, 9, 6)),  # the August bank holiday, Monday 30 August 2027
+])
+def test_the_views_on_a_draft_plan_are_due_five_working_days_after_it_is_sent(derbyshire, sent_on, respond_by):
+    from chalicelib.domain.case import due_after
+
+    assert due_after(sent_on, derbyshire.timescales.draft_plan_response, calendar_for(derbyshire)) == respond_by
+
+
+@pytest.mark.parametrize("rejected_on, last_day", [
+    (date(2026, 12, 21), date(2027, 1, 18)),  # 28 calendar days: holidays do not move it
+    (date(2027, 1, 31), date(2027, 2, 28)),
+    (date(2028, 2, 1), date(2028, 2, 29)),  # a leap year
+    (date(2027, 3, 26), date(2027, 4, 23)),  # rejected on Good Friday
+])
+def test_a_rejection_can_be_appealed_for_28_days(derbyshire, rejected_on, last_day):
+    from chalicelib.domain.case import due_after
+
+    assert due_after(rejected_on, derbyshire.appeals.window, calendar_for(derbyshire)) == last_day

@@ -582,7 +582,7 @@ def test_start_page_explains_the_review_and_starts_the_form(env, area_policies, 
     assert (f"{t.complaints_needed} or more complaints have been made about related anti-social behaviour, "
             f"on separate occasions, in the last {t.lookback_months} months") in words
     assert f"each complaint was reported within {t.qualifying_period.describe()} of the behaviour happening" in words
-    assert ("one hate incident or hate crime" in words) == t.single_hate_incident
+    assert ("one hate incident or hate crime" in words) == (t.hate_incidents_needed == 1)
     assert ("people or more have each separately reported" in words) == (t.separate_complainants_needed is not None)
     assert ("a senior officer may still accept an application to protect a vulnerable victim" in words) == t.senior_officer_discretion
     assert f"within {policy.timescales.acknowledge.describe()}" in words
@@ -669,7 +669,8 @@ def shown_rule_fields(policy) -> set[str]:
     fields = {"threshold.complaints_needed", "threshold.lookback_months", "threshold.qualifying_period",
               "timescales.acknowledge", "timescales.threshold_decision", "appeals.body", "appeals.window"}
     fields |= {f"threshold.{n}" for n in ("recent_report_months", "separate_complainants_needed") if getattr(t, n) is not None}
-    fields |= {f"threshold.{n}" for n in ("single_hate_incident", "senior_officer_discretion") if getattr(t, n)}
+    fields |= {"threshold.hate_incidents_needed"} if t.hate_incidents_needed is not None else set()
+    fields |= {"threshold.senior_officer_discretion"} if t.senior_officer_discretion else set()
     if t.on_site_reports == "police_only":
         fields.add("threshold.on_site_reports")
     return fields

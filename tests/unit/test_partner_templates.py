@@ -266,7 +266,7 @@ def test_partner_request_email(renderer, area_policies, area_id):
         assert f"At least {t.complaints_needed} qualifying complaint" in body
         assert f"in the last {t.lookback_months} months" in body
         assert f"within {t.qualifying_period.describe()} of the behaviour" in body
-        assert ("One hate incident or hate crime" in body) == t.single_hate_incident
+        assert ("One hate incident or hate crime" in body) == (t.hate_incidents_needed == 1)
         assert (f"when {t.separate_complainants_needed} or more people" in body) == (t.separate_complainants_needed is not None)
         assert str(enc(policy.contacts.spoc_title)) in body
         assert policy.contacts.spoc_email in body

@@ -217,7 +217,7 @@ def test_derbyshire_facts(policies):
 def test_hart_facts(policies):
     p = policies["hart"]
     assert p.threshold.qualifying_period == Period(calendar_days=30)
-    assert p.threshold.single_hate_incident is True
+    assert p.threshold.hate_incidents_needed == 1
     assert p.threshold.senior_officer_discretion is True
     assert p.timescales.acknowledge == Period(working_days=5)
     assert p.timescales.partner_return == Period(working_days=10)
@@ -246,7 +246,7 @@ def test_folkestone_hythe_facts(policies):
 def test_gloucestershire_facts(policies):
     p = policies["gloucestershire"]
     assert p.threshold.recent_report_months == 1
-    assert p.threshold.single_hate_incident is True
+    assert p.threshold.hate_incidents_needed == 1
     assert "Police and Crime Commissioner" in p.contacts.spoc_title
     text = _text("gloucestershire").lower()
     # No named officer's personal address: only role mailboxes, marked as placeholders.

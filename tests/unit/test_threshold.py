@@ -986,7 +986,21 @@ def test_the_hate_count_is_one_to_three(needed: int) -> None:
         Threshold(hate_incidents_needed=needed)
 
 
-def test_templates_only_promise_one_hate_incident_where_one_is_enough() -> None:
-    assert Threshold(hate_incidents_needed=1).single_hate_incident is True
-    assert Threshold(hate_incidents_needed=2).single_hate_incident is False
-    assert Threshold().single_hate_incident is False
+@pytest.mark.parametrize("needed, says", [(1, "One hate incident or hate crime reported"),
+                                           (2, "2 hate incidents or hate crimes reported"),
+                                           (3, "3 hate incidents or hate crimes reported")])
+def test_letters_say_how_many_hate_incidents_the_route_needs(area_policies, needed, says) -> None:
+    from datetime import date as _date
+    from pathlib import Path
+
+    from chalicelib.letters import LetterRenderer
+
+    policy = area_policies["hart"].model_copy(update={"threshold": Threshold(hate_incidents_needed=needed)})
+    renderer = LetterRenderer(Path(__file__).resolve().parents[2] / "templates")
+    text = renderer.render_email("partner_request", {
+        "ref": "CT-7K3M-9QXR", "area": policy.area, "contacts": policy.contacts, "partner_name": "Police",
+        "due_on": _date(2027, 1, 8), "expires_on": _date(2027, 1, 22), "period_start": _date(2026, 6, 22),
+        "period_end": _date(2026, 12, 21), "link": "https://x.invalid/p", "threshold": policy.threshold,
+        "timescales": policy.timescales}).text
+    assert says in text
+    assert ("One hate incident" in text) == (needed == 1)
