@@ -13,7 +13,7 @@ from typing import Any, Callable
 from pynamodb.exceptions import TransactWriteError
 
 from .adapters.repository import CaseRepository, CountChange
-from .adapters.tables import AuditEvent, CaseRecord, LetterRecord, PartnerRequestRecord
+from .adapters.tables import AuditEvent, CaseRecord, LetterRecord
 from .auth import Principal
 from .clock import iso, london_date
 from .domain.case import (IllegalStep, LetterPlan, Status, allowed_steps, calendar_for, completed_on, due_after,
@@ -25,7 +25,6 @@ from .letters import LetterRenderer, date_posted
 from .outbox import Person, compose_letters, deliver
 from .partner_links import new_nonce
 from .partner_returns import plan_requests_for, request_emails, request_records
-from .schemas import InvalidInput
 from .staff_schemas import (
     AcknowledgementIn,
     ActionUpdateIn,
@@ -228,7 +227,8 @@ class CaseWork:
             "next_steps": allowed_steps(Status(case.status)),
             "application": case.application,  # the equalities answers are stored apart and never shown here
             "deadlines": case.deadlines, "pre_assessment": case.pre_assessment,
-            "consent": case.consent, "decision": case.decision, "meeting": case.meeting, "outcome": case.outcome,
+            "consent": case.consent, "acknowledgement": case.acknowledgement, "decision": case.decision,
+            "meeting": case.meeting, "draft_plan": case.draft_plan, "outcome": case.outcome,
             "ending": case.ending, "appeal": case.appeal, "appeal_window_closes": case.appeal_window_closes,
             "assessment_closed": case.assessment_closed,
             "partner_requests": [{

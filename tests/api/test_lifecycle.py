@@ -172,6 +172,8 @@ def test_staff_who_acknowledge_a_paper_application_record_it_and_the_reminder_st
     case = CaseRecord.get(ref)
     assert case.deadlines["acknowledge"]["met_on"] == "2026-12-23"
     assert case.acknowledgement["how"] == "letter_by_post"
+    shown = call(client, "GET", f"/cases/{ref}", spoc).json_body
+    assert shown["acknowledgement"]["on"] == "2026-12-23" and shown["acknowledgement"]["by"].startswith("Pat SPOC")
     assert not sweep_at(client, "2026-12-31T09:00:00Z")["effects"].get("missed")
     again = call(client, "POST", f"/cases/{ref}/acknowledgement", spoc,
                  {"acknowledged_on": "2026-12-23", "how": "phone"})

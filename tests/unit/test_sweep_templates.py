@@ -41,6 +41,7 @@ DEADLINES = {
     "threshold_decision": ("Threshold decision", "Decide whether the threshold is met and write to the applicant"),
     "review_meeting": ("Case review meeting", "Hold the case review meeting"),
     "outcome_letter": ("Outcome letter", "Send the outcome letter"),
+    "draft_plan_response": ("Views on the draft action plan", "Views on the draft action plan are due"),
     "appeal_acknowledge": ("Appeal acknowledgement", "Acknowledge the appeal"),
     "appeal_decision": ("Appeal decision", "Decide the appeal"),
 }
