@@ -393,7 +393,8 @@ def test_an_agency_starts_a_review_itself_and_it_goes_to_closure_and_into_the_fi
     # Nobody applied: no letter thanks the victim for applying.
     for sent in to_people(ref):
         assert "applying" not in sent.text and "you applied" not in sent.text, sent.step
-    assert "Derbyshire Constabulary started" in [l for l in to_people(ref) if l.step == "closed"][0].text
+    [outcome] = [l for l in to_people(ref) if l.step == "outcome_no_further_action"]
+    assert "Derbyshire Constabulary started an anti-social behaviour case review for you" in outcome.text
 
 
 def test_only_a_spoc_of_the_area_can_start_an_agency_review(client, token):
