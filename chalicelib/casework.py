@@ -434,10 +434,9 @@ class CaseWork:
         postcode = (data.asb_location.postcode if data.asb_location and data.asb_location.postcode
                     else data.victim.address.postcode)
         meeting_due = due_after(today, policy.timescales.review_meeting, calendar)
-        for _ in range(5):
+        ref = new_reference()
+        while self.repo.get_case(ref) is not None:  # the store's condition is the real guard
             ref = new_reference()
-            if self.repo.get_case(ref) is None:
-                break
         case = CaseRecord(ref, area=policy.id, status=Status.REVIEW_PENDING.value, basis="agency", channel="agency",
                           received_at=iso(now), received_on=today.isoformat(), application=application,
                           pre_assessment={"result": "met", "assessed_on": today.isoformat(), "rules": [
@@ -504,10 +503,12 @@ class CaseWork:
             if respond_by <= today:
                 raise StaffInvalid([{"field": "respond_by", "message": "The date to respond by must be after today"}])
             actions = [{"id": f"A{n}", **a.model_dump(mode="json")} for n, a in enumerate(data.actions, start=1)]
-            drafts = list((case.draft_plan or {}).get("drafts", []))
-            drafts.append({"sent_on": today.isoformat(), "respond_by": respond_by.isoformat(), "findings": data.findings,
-                           "recommendations": data.recommendations, "actions": actions})
-            case.draft_plan = {"held_on": data.held_on.isoformat(), "drafts": drafts}
+            # The case keeps the latest draft in full and when each was sent; every draft's whole text is
+            # in its letter, so revisions never grow the case past what one item can hold.
+            sent = [*(case.draft_plan or {}).get("sent", []), {"on": today.isoformat(), "respond_by": respond_by.isoformat()}]
+            case.draft_plan = {"held_on": data.held_on.isoformat(), "sent": sent, "latest": {
+                "findings": data.findings, "recommendations": data.recommendations, "actions": actions}}
+            drafts = sent
             _deadline(case, "review_meeting", met_on=data.held_on)
             deadlines = dict(case.deadlines or {})
             deadlines["draft_plan_response"] = {"due": respond_by.isoformat(), "met_on": None}
@@ -556,13 +557,13 @@ class CaseWork:
             case.appeal_window_closes = window_end.isoformat()
             if not data.actions:
                 case.ending = {"kind": "closed", "reason": "Case review held; no further action", "on": today.isoformat()}
-            latest_draft = (draft.get("drafts") or [None])[-1]
+            latest_draft = (draft.get("sent") or [None])[-1]
             ctx = {"outcome": {"held_on": data.held_on, "findings": data.findings, "recommendations": data.recommendations,
                                "actions": [{"description": a.description, "agency": a.agency, "lead_officer": a.lead_officer,
                                             "due_on": a.due_on, "victim_agreed": a.victim_agreed} for a in data.actions],
                                "not_recommended": [n.model_dump() for n in data.not_recommended],
                                "views_on_draft": data.views_on_draft,
-                               "draft_sent_on": date.fromisoformat(latest_draft["sent_on"]) if latest_draft else None},
+                               "draft_sent_on": date.fromisoformat(latest_draft["on"]) if latest_draft else None},
                    "appeal_deadline": window_end, "meeting": _meeting_ctx(case.meeting)}
             letter_step = "outcome_actions" if data.actions else "outcome_no_further_action"
             return Change([LetterPlan(letter_step, to) for to in _everyone(case)], ctx,

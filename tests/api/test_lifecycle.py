@@ -349,6 +349,17 @@ def test_the_victim_sees_the_draft_plan_before_the_final_one(client, spoc, clock
     [letter] = [l for l in to_people(ref) if l.step == "draft_plan"]
     assert "Wednesday 30 December 2026" in letter.text and "Joint visit" in letter.text
 
+    # A revised draft: sent again, said to be a revision; the case keeps only the latest in full.
+    clock.set("2026-12-22T10:00:00+00:00")
+    revised = {**draft, "findings": "Agencies did not share reports; the housing provider had no record."}
+    r = call(client, "POST", f"/cases/{ref}/draft-plan", spoc, revised)
+    assert r.status_code == 200, r.body
+    case = CaseRecord.get(ref)
+    assert [d["on"] for d in case.draft_plan["sent"]] == ["2026-12-21", "2026-12-22"]
+    assert case.draft_plan["latest"]["findings"] == revised["findings"]
+    second = [l for l in to_people(ref) if l.step == "draft_plan"][-1]
+    assert "revised draft" in second.text and "Thursday 31 December 2026" in second.text
+
     clock.set("2027-01-04T10:00:00+00:00")
     final = {**draft, "actions": [{**draft["actions"][0], "victim_agreed": True}],
              "views_on_draft": "Sam asked for the visit to be in the evening."}
