@@ -707,7 +707,9 @@ class CaseWork:
                 Status(case.status), "review_outcome")
             if data.against != expected:
                 raise Conflict(f"This case's latest decision is its {expected.replace('_', ' ')}", case.status, case.version)
-            if not case.appeal_window_closes or data.lodged_on > date.fromisoformat(case.appeal_window_closes):
+            if not case.appeal_window_closes:
+                raise Conflict("This case's latest decision has no appeal window open", case.status, case.version)
+            if data.lodged_on > date.fromisoformat(case.appeal_window_closes):
                 raise Conflict(f"The appeal window closed on {case.appeal_window_closes}", case.status, case.version)
             calendar = calendar_for(policy)
             decide_by = due_after(data.lodged_on, policy.appeals.decide, calendar)
