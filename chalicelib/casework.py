@@ -6,6 +6,7 @@ locking: a second, stale edit gets a Conflict and changes nothing). Letters are 
 from __future__ import annotations
 
 import logging
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Callable
@@ -43,6 +44,10 @@ from .staff_schemas import (
 )
 
 log = logging.getLogger(__name__)
+
+# Set while a step runs as a preview (CaseWork.preview): _apply then renders and returns the letters
+# instead of storing the change. A context variable, so concurrent requests never see each other's.
+_PREVIEW: ContextVar[bool] = ContextVar("casework_preview", default=False)
 
 SOON_WORKING_DAYS = 3
 
@@ -270,6 +275,17 @@ class CaseWork:
                     out.append({"reference": case.ref, "area": area_id, "status": case.status, "appeal": case.appeal})
         return out
 
+    # ---------------------------------------------------------------- previews
+
+    def preview(self, principal: Principal, action: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """Run a step as a dry run: the same checks and validation, and the letters it would send,
+        rendered; nothing is written and nothing is sent. `action` calls one step method."""
+        token = _PREVIEW.set(True)
+        try:
+            return action()
+        finally:
+            _PREVIEW.reset(token)
+
     # ---------------------------------------------------------------- the generic step
 
     def _apply(self, principal: Principal, ref: str, step: str, roles: tuple[str, ...], expected_version: int | None,
@@ -289,6 +305,13 @@ class CaseWork:
         case.status = to_status.value
         case.check_soon(iso(now))
         letters = self._letters(case, policy, done, today, now)
+        if _PREVIEW.get():
+            # Everything the step would send, rendered exactly as it will be; nothing is stored or sent.
+            sent = letters + [i for i in done.extra_items if isinstance(i, LetterRecord)]
+            return {"reference": ref, "step": step, "status": to_status.value, "letters": [
+                {"to": l.recipient_role, "step": l.step, "channel": l.channel, "to_email": l.to_email,
+                 "subject": l.subject, "html": date_posted(l.html, today), "text": date_posted(l.text, today)}
+                for l in sent]}
         audit = AuditEvent(ref, (case.version or 0) + 1, at=iso(now), actor=principal.actor, action=step,
                            from_status=from_status.value, to_status=to_status.value, detail=done.detail)
         counts = CountChange(case.area, reporting_year_of(today, policy.area.reporting_year),
@@ -407,7 +430,7 @@ class CaseWork:
                           {"decision": data.decision, "meeting_arranged": bool(data.meeting), **timed}, [], closed)
 
         result = self._apply(principal, ref, step, ("spoc",), version, change)
-        if data.decision != "not_met" and data.meeting:
+        if data.decision != "not_met" and data.meeting and not _PREVIEW.get():
             # Letter 5 already gives the date; record the scheduling as its own step without a second letter.
             result = self._schedule(principal, ref, data.meeting, None, send_letter=False)
         return result

@@ -306,11 +306,22 @@ STAFF_ROUTES = [
     ("/appeals", "get", "Cases with an appeal, in the areas I cover", None, "appeals", ()),
 ]
 
+# Each step has a dry run beside it, /preview: the same checks and validation, and the letters it
+# would send, rendered, with nothing stored or sent (the console shows them before the step is taken).
+_STEP_NAMES = ("consent", "acknowledgement", "threshold-decision", "meeting", "draft-plan", "outcome", "close",
+               "withdraw", "reject", "appeal", "appeal-acknowledgement", "appeal-decision")
+STAFF_ROUTES += [
+    (f"{path}/preview", method, f"Preview, without storing or sending anything: {summary[0].lower()}{summary[1:]}",
+     model, roles, extra)
+    for path, method, summary, model, roles, extra in list(STAFF_ROUTES)
+    if path in {f"/cases/{{ref}}/{name}" for name in _STEP_NAMES} | {"/cases/{ref}/actions/{action_id}"}]
+
 # The case-work steps: they read If-Match and answer 409 when the case's state does not allow them.
 STEP_PATHS = {"/cases/{ref}/" + name for name in ("consent", "acknowledgement", "threshold-decision", "meeting",
                                                    "draft-plan", "outcome", "close", "withdraw", "reject", "appeal",
                                                    "appeal-acknowledgement", "appeal-decision")} | {
     "/cases/{ref}/actions/{action_id}"}
+STEP_PATHS |= {f"{path}/preview" for path in STEP_PATHS}
 
 CASE_STATUSES = [status.value for status in Status]
 
@@ -347,6 +358,16 @@ RESULT = {"type": "object", "required": ["reference", "status", "version", "lett
     "letters": {"type": "array", "items": {"type": "object", "properties": {
         "to": {"type": "string"}, "step": {"type": "string"}, "channel": {"type": "string"},
         "status": {"type": "string"}}}}}}
+
+PREVIEW = {"type": "object", "required": ["reference", "step", "status", "letters"], "properties": {
+    "reference": {"type": "string"}, "step": {"type": "string"},
+    "status": {"type": "string", "enum": CASE_STATUSES, "description": "the state the step would lead to"},
+    "letters": {"type": "array", "items": {"type": "object", "required": ["to", "step", "channel", "subject", "html", "text"],
+                                           "properties": {
+        "to": {"type": "string"}, "step": {"type": "string"}, "channel": {"type": "string", "enum": ["email", "post"]},
+        "to_email": {"type": ["string", "null"]}, "subject": {"type": "string"},
+        "html": {"type": "string", "description": "the letter as the recipient will see it"},
+        "text": {"type": "string"}}}}}}
 
 STAFF_OK = {
     ("/cases", "get"): {"type": "object", "required": ["cases"], "properties": {"cases": {"type": "array", "items": {
@@ -405,7 +426,7 @@ def _staff_paths(problem: dict[str, Any], components: dict[str, Any], today: dat
             "403": {"description": "Your role or areas do not allow this", "content": problem},
             "415": _unsupported(problem),
         }
-        ok = STAFF_OK.get((path, method), RESULT)
+        ok = PREVIEW if path.endswith("/preview") else STAFF_OK.get((path, method), RESULT)
         if (path, method) == ("/agency-reviews", "post"):
             responses["201"] = {"description": "The review is opened and the victim told",
                                 "content": {"application/json": {"schema": ok}}}
@@ -460,8 +481,9 @@ def _staff_paths(problem: dict[str, Any], components: dict[str, Any], today: dat
                 schema["properties"]["application"] = {"$ref": "#/components/schemas/Application"}
             components[model_name] = schema
             content: dict[str, Any] = {"schema": {"$ref": f"#/components/schemas/{model_name}"}}
-            if (path, method) in examples:
-                content["examples"] = examples[(path, method)]
+            example_key = (path.removesuffix("/preview"), method)
+            if example_key in examples:
+                content["examples"] = examples[example_key]
             operation["requestBody"] = {"required": True, "content": {"application/json": content}}
         operation["operationId"] = "".join(w.capitalize() for w in (method + path).replace("{", "").replace("}", "")
                                            .replace("/", " ").replace("-", " ").split())

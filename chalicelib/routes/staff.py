@@ -93,9 +93,11 @@ STEP_MODELS = {"consent": "ConsentIn", "acknowledgement": "AcknowledgementIn", "
                "appeal-decision": "AppealDecisionIn"}
 
 
-def step(name: str, model_name: str | None):
+def step(name: str, model_name: str | None, *, preview: bool = False):
     """POST /cases/{ref}/<name>: check access, validate the body, run the step, answer with the new
-    state. The model is looked up by name when a request arrives, so importing stays cheap."""
+    state. POST /cases/{ref}/<name>/preview: the same checks and validation, and the letters the
+    step would send, rendered; nothing is stored or sent. The model is looked up by name when a
+    request arrives, so importing stays cheap."""
 
     def handler(ref):
         from chalicelib import inputs, staff_schemas, wiring
@@ -109,17 +111,21 @@ def step(name: str, model_name: str | None):
             work.check_access(principal, ref, "appeals" if name.startswith("appeal") else "spoc")
             method = getattr(work, STEP_METHODS[name])
             if model_name is None:
-                return method(principal, ref, version)
-            return method(principal, ref, sent.validated(getattr(staff_schemas, model_name)), version)
+                run = lambda: method(principal, ref, version)  # noqa: E731
+            else:
+                data = sent.validated(getattr(staff_schemas, model_name))
+                run = lambda: method(principal, ref, data, version)  # noqa: E731
+            return work.preview(principal, run) if preview else run()
 
         return run_staff(action, sent)
 
-    handler.__name__ = f"case_{name.replace('-', '_')}"
+    handler.__name__ = f"case_{name.replace('-', '_')}{'_preview' if preview else ''}"
     return handler
 
 
 for _name, _model in STEP_MODELS.items():
     staff(f"/cases/{{ref}}/{_name}", ["POST"])(step(_name, _model))
+    staff(f"/cases/{{ref}}/{_name}/preview", ["POST"])(step(_name, _model, preview=True))
 
 
 @staff("/cases", ["GET"])
@@ -195,8 +201,7 @@ def case_detail(ref):
     return run_staff(lambda p: wiring.casework().detail(p, ref))
 
 
-@staff("/cases/{ref}/actions/{action_id}", ["POST"])
-def update_action(ref, action_id):
+def _update_action(ref: str, action_id: str, *, preview: bool) -> Any:
     from chalicelib import inputs, wiring
     from chalicelib.staff_schemas import ActionUpdateIn
 
@@ -207,9 +212,21 @@ def update_action(ref, action_id):
     def action(principal):
         work = wiring.casework()
         work.check_access(principal, ref, "spoc")
-        return work.update_action(principal, ref, action_id, sent.validated(ActionUpdateIn), version)
+        data = sent.validated(ActionUpdateIn)
+        run = lambda: work.update_action(principal, ref, action_id, data, version)  # noqa: E731
+        return work.preview(principal, run) if preview else run()
 
     return run_staff(action, sent)
+
+
+@staff("/cases/{ref}/actions/{action_id}", ["POST"])
+def update_action(ref, action_id):
+    return _update_action(ref, action_id, preview=False)
+
+
+@staff("/cases/{ref}/actions/{action_id}/preview", ["POST"])
+def update_action_preview(ref, action_id):
+    return _update_action(ref, action_id, preview=True)
 
 
 @staff("/cases/{ref}/letters/{letter_id}/printed", ["POST"])
