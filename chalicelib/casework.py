@@ -226,6 +226,7 @@ class CaseWork:
     def detail(self, principal: Principal, ref: str) -> dict[str, Any]:
         case, policy = self._load(principal, ref, "spoc", "appeals")
         returns = self.repo.latest_returns(ref)
+        audit = self.repo.audit(ref)
         return {
             "reference": case.ref, "area": case.area, "status": case.status, "version": case.version,
             "channel": case.channel, "received_at": case.received_at, "received_on": case.received_on,
@@ -245,7 +246,9 @@ class CaseWork:
                          "channel": l.channel, "status": l.status, "created_at": l.created_at, "sent_at": l.sent_at,
                          "attempts": l.attempts} for l in self.repo.letters(ref)],
             "timeline": [{"at": e.at, "actor": e.actor, "action": e.action, "from": e.from_status, "to": e.to_status,
-                          "detail": e.detail} for e in self.repo.audit(ref)],
+                          "detail": e.detail} for e in audit],
+            "notes": [{"at": e.at, "by": e.actor, "text": (e.detail or {}).get("note")} for e in audit
+                      if e.action == "add_note"],
             # What the scheduled sweep did: reminders, missed-deadline alerts, chasers, escalations.
             "notices": [{"at": n.at, "kind": n.kind, "key": n.key, "detail": n.detail} for n in self.repo.notices(ref)],
         }
@@ -822,6 +825,74 @@ class CaseWork:
         self.repo.mark_printed(letter, iso(now), html=date_posted(letter.html, printed_on),
                                text=date_posted(letter.text, printed_on))
         return {"reference": ref, "letter_id": letter_id, "status": "printed", "dated": printed_on.isoformat()}
+
+    def partner_request(self, principal: Principal, ref: str, request_id: str, action: str, data: Any,
+                        version: int | None) -> dict[str, Any]:
+        """Work one partner request while the threshold is assessed: `resend` the email with the same
+        link; `reissue` a new link (the old one stops working), optionally with a new due date; or
+        give an `address` (a partner the policy does not know, or a corrected address) and send it.
+        Each is in the case's timeline; the email is stored with the change and sent after it."""
+        step = {"resend": "resend_partner_request", "reissue": "reissue_partner_link",
+                "address": "add_partner_address"}[action]
+
+        def change(case: CaseRecord, policy: Policy, today: date) -> Change:
+            request = self.repo.get_request(ref, request_id)
+            if request is None:
+                raise NotFound(f"{ref} request {request_id}")
+            calendar = calendar_for(policy)
+            allowed = {"resend": ("requested",), "reissue": ("requested", "revoked"),
+                       "address": ("no_address", "requested", "revoked")}[action]
+            if request.status not in allowed:
+                raise Conflict(f"The request to {request.partner_name} is {request.status.replace('_', ' ')}: it cannot "
+                               f"be {'sent again' if action == 'resend' else 'given a new link'}", case.status, case.version)
+            if action == "address":
+                request.email = data.email
+            if action in ("reissue", "address"):
+                if not request.email:
+                    raise Conflict(f"There is no address for {request.partner_name}: add one first", case.status,
+                                   case.version)
+                due = getattr(data, "due_on", None) or date.fromisoformat(request.due_on)
+                if getattr(data, "due_on", None) is not None and due <= today:
+                    raise StaffInvalid([{"field": "due_on", "message": "The new due date must be after today"}])
+                if due <= today:  # the old date has passed: a fresh period from today
+                    due = due_after(today, policy.timescales.partner_return, calendar)
+                request.due_on = due.isoformat()
+                request.expires_on = due_after(due, policy.timescales.partner_link_grace, calendar).isoformat()
+                request.nonce, request.token_hash, request.status = new_nonce(), None, "requested"
+            emails = request_emails([request], ref=case.ref, policy=policy, renderer=self.renderer, now=self.clock(),
+                                    applied_on=date.fromisoformat(case.received_on),
+                                    first_id=len(self.repo.letters(case.ref)) + 1)
+            return Change([], {}, {"request": request_id, "partner": request.partner_name, "due_on": request.due_on},
+                          emails, [request])
+
+        return self._apply(principal, ref, step, ("spoc",), version, change)
+
+    def add_note(self, principal: Principal, ref: str, data: Any, version: int | None) -> dict[str, Any]:
+        """A staff note, kept in the case's audit trail (who wrote it and when); partners never see it."""
+
+        def change(case: CaseRecord, policy: Policy, today: date) -> Change:
+            return Change([], {}, {"note": data.text}, [])
+
+        return self._apply(principal, ref, "add_note", ("spoc", "appeals"), version, change)
+
+    def mark_many_printed(self, principal: Principal, letters: list[Any]) -> dict[str, Any]:
+        """Mark several letters from the print queue as posted; each is reported on its own."""
+        if not principal.has_role("spoc"):
+            raise Forbidden("print queue")
+        from .inputs import ITEM_ID, REF
+
+        results = []
+        for item in letters:
+            if not (REF.fullmatch(item.reference) and ITEM_ID.fullmatch(item.letter_id)):
+                results.append({"reference": item.reference, "letter_id": item.letter_id, "status": "not_in_your_queue"})
+                continue  # cannot exist: no read
+            try:
+                done = self.mark_printed(principal, item.reference, item.letter_id)
+                results.append({"reference": item.reference, "letter_id": item.letter_id, "status": done["status"],
+                                "dated": done["dated"]})
+            except (NotFound, Forbidden):
+                results.append({"reference": item.reference, "letter_id": item.letter_id, "status": "not_in_your_queue"})
+        return {"letters": results}
 
     def revoke_partner_link(self, principal: Principal, ref: str, request_id: str) -> dict[str, Any]:
         self._load(principal, ref, "spoc")

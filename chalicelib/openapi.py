@@ -150,6 +150,15 @@ def staff_examples(today: date) -> dict[tuple[str, str], dict[str, dict[str, Any
             "reasons": "Five reports in eight weeks from the same household, each dealt with separately.",
             "summary": "Repeated intimidation of a family by a group of young people.",
             "victim": example_application(today)["victim"]})},
+        ("/cases/{ref}/partner-requests/{request_id}/reissue", "post"): {"new_date": ex(
+            "Acknowledged case, request P01", {"due_on": (today + timedelta(days=21)).isoformat()})},
+        ("/cases/{ref}/partner-requests/{request_id}/address", "post"): {"corrected": ex(
+            "Acknowledged case, request P01", {"email": "asb.team@peakhomes.example"})},
+        ("/cases/{ref}/notes", "post"): {"note": ex("Any case", {
+            "text": "Spoke to the victim by phone; they would rather join the meeting online."})},
+        ("/print-queue/printed", "post"): {"two": ex("Letters in my areas' print queue (others are reported as "
+                                                      "not in your queue)", {
+            "letters": [{"reference": "CT-7K3M-9QXR", "letter_id": "01"}, {"reference": "CT-7K3M-9QXR", "letter_id": "02"}]})},
         ("/cases/{ref}/acknowledgement", "post"): {"posted": ex("Entered with acknowledgement=by_staff", {
             "acknowledged_on": day, "how": "letter_by_post", "note": "Acknowledgement posted second class."})},
         ("/cases/{ref}/draft-plan", "post"): {"draft": ex("Meeting arranged for today or earlier", {
@@ -300,6 +309,16 @@ STAFF_ROUTES = [
      "appeals", ()),
     ("/cases/{ref}/letters/{letter_id}/printed", "post", "Mark a letter from the print queue as posted", None, "spoc", ()),
     ("/cases/{ref}/partner-requests/{request_id}/revoke", "post", "Revoke a partner's link", None, "spoc", ()),
+    ("/cases/{ref}/partner-requests/{request_id}/resend", "post", "Email a partner the request again, with the same "
+     "link (while the threshold is assessed)", None, "spoc", ()),
+    ("/cases/{ref}/partner-requests/{request_id}/reissue", "post", "Send a partner a new link (the old one stops "
+     "working), optionally with a new due date", "PartnerReissueIn", "spoc", ()),
+    ("/cases/{ref}/partner-requests/{request_id}/address", "post", "Give a partner's email address (one the area's "
+     "policy does not know, or a corrected one) and send the request", "PartnerAddressIn", "spoc", ()),
+    ("/cases/{ref}/notes", "post", "Add a staff note to the case's audit trail (never shown to partners)", "NoteIn",
+     "spoc, appeals", ()),
+    ("/print-queue/printed", "post", "Mark several letters from the print queue as posted; each is reported on "
+     "its own", "PrintedIn", "spoc", ()),
     ("/print-queue", "get", "Letters waiting to be printed and posted, in my areas", None, "spoc", ()),
     ("/reports/deadlines", "get", "Deadline report for an area and reporting year (?area=&year=): each deadline met, "
      "met late, missed, pending or ended (the case left that stage without it); and the cases overdue now", None, "spoc, appeals", ("404", "422")),
@@ -321,7 +340,9 @@ STEP_PATHS = {"/cases/{ref}/" + name for name in ("consent", "acknowledgement", 
                                                    "draft-plan", "outcome", "close", "withdraw", "reject", "appeal",
                                                    "appeal-acknowledgement", "appeal-decision")} | {
     "/cases/{ref}/actions/{action_id}"}
-STEP_PATHS |= {f"{path}/preview" for path in STEP_PATHS}
+STEP_PATHS |= {f"{path}/preview" for path in STEP_PATHS} | {
+    "/cases/{ref}/notes", *(f"/cases/{{ref}}/partner-requests/{{request_id}}/{action}"
+                            for action in ("resend", "reissue", "address"))}
 
 CASE_STATUSES = [status.value for status in Status]
 
@@ -370,6 +391,11 @@ PREVIEW = {"type": "object", "required": ["reference", "step", "status", "letter
         "text": {"type": "string"}}}}}}
 
 STAFF_OK = {
+    ("/print-queue/printed", "post"): {"type": "object", "required": ["letters"], "properties": {"letters": {
+        "type": "array", "items": {"type": "object", "required": ["reference", "letter_id", "status"], "properties": {
+            "reference": {"type": "string"}, "letter_id": {"type": "string"},
+            "status": {"type": "string", "enum": ["printed", "not_in_your_queue"]},
+            "dated": {"type": "string", "format": "date", "description": "the date the letter now bears"}}}}}},
     ("/cases", "get"): {"type": "object", "required": ["cases"], "properties": {"cases": {"type": "array", "items": {
         "type": "object", "required": ["reference", "area", "status"], "properties": {
             "reference": {"type": "string"}, "area": {"type": "string"}, "status": {"type": "string"},

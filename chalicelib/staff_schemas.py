@@ -14,6 +14,7 @@ from .schemas import (
     MEDIUM,
     SHORT,
     AsbLocation,
+    Email,
     InvalidInput,
     PastDate,
     Victim,
@@ -177,8 +178,29 @@ class StaffApplicationIn(_Model):
     acknowledgement: Literal["send", "by_staff"] = "send"
 
 
-class EmailIn(_Model):
-    email: Annotated[str, BeforeValidator(_blank_to_none)]
+class PartnerAddressIn(_Model):
+    """An address for a partner the area's policy does not know (or a corrected one)."""
+
+    email: Email
+
+
+class PartnerReissueIn(_Model):
+    """A new link for a partner request (the old one stops working), optionally with a new due date."""
+
+    due_on: AnyDate | None = None
+
+
+class NoteIn(_Model):
+    text: _text(LONG)
+
+
+class PrintedLetter(_Model):
+    reference: _text(20)
+    letter_id: _text(40)
+
+
+class PrintedIn(_Model):
+    letters: Annotated[list[PrintedLetter], Field(min_length=1, max_length=100)]
 
 
 _MISSING.update({
@@ -198,6 +220,9 @@ _MISSING.update({
     "agency": "Name the agency starting the review",
     "officer": "Name the officer starting the review",
     "summary": "Describe the anti-social behaviour in a sentence or two",
+    "email": "Enter the partner's email address",
+    "text": "Enter the note",
+    "letters": "Choose at least one letter",
 })
 _LABELS.update({"agencies": "The agencies attending", "due_on": "The date the action is due", "time": "The time",
                 "date": "The meeting date"})
@@ -219,6 +244,8 @@ def _cross(model: type, data: dict[str, Any]) -> list[tuple[str, str]]:
             problems.append((f"{prefix}place", "Enter where the meeting is, or say it is online"))
     if model in (OutcomeIn, DraftPlanIn):
         problems.extend(_outcome_budget(data))
+    if model is PartnerAddressIn and not str(data.get("email") or "").strip():
+        problems.append(("email", "Enter the partner's email address"))
     if model is CloseIn and data.get("open_actions") == "hand_to_agencies" and not str(data.get("handover_reason") or "").strip():
         problems.append(("handover_reason", "Say why the open actions are handed to the agencies' normal work"))
     if model is WithdrawIn and data.get("reason") == "victim_unreachable" and not str(data.get("note") or "").strip():

@@ -57,6 +57,12 @@ STEPS: dict[str, tuple[frozenset[Status | None], Status | None]] = {
     "close": (frozenset({S.MONITORING}), S.CLOSED),
     "withdraw": (OPEN, S.WITHDRAWN),
     "reject": (frozenset({S.AWAITING_CONSENT, S.ACKNOWLEDGED}), S.REJECTED),
+    # Partner requests are worked while the threshold is assessed: send again, a new link, an address.
+    "resend_partner_request": (frozenset({S.ACKNOWLEDGED}), None),
+    "reissue_partner_link": (frozenset({S.ACKNOWLEDGED}), None),
+    "add_partner_address": (frozenset({S.ACKNOWLEDGED}), None),
+    # A staff note, in the case's audit trail, at any stage (partners never see notes).
+    "add_note": (frozenset(Status), None),
     "lodge_appeal": (APPEALABLE, None),
     "acknowledge_appeal": (APPEALABLE, None),
     "decide_appeal_not_upheld": (APPEALABLE, None),

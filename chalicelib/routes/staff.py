@@ -237,6 +237,70 @@ def letter_printed(ref, letter_id):
     return run_staff(lambda p: wiring.casework().mark_printed(p, ref, letter_id))
 
 
+def _partner_request(ref: str, request_id: str, action: str, model_name: str | None) -> Any:
+    from chalicelib import inputs, staff_schemas, wiring
+
+    ref, request_id = inputs.reference(ref), inputs.item_id(request_id, "request_id")
+    version = inputs.if_match(bp.current_request.headers)
+    sent = Sent()
+
+    def run(principal):
+        work = wiring.casework()
+        work.check_access(principal, ref, "spoc")
+        data = sent.validated(getattr(staff_schemas, model_name)) if model_name else None
+        return work.partner_request(principal, ref, request_id, action, data, version)
+
+    return run_staff(run, sent)
+
+
+@staff("/cases/{ref}/partner-requests/{request_id}/resend", ["POST"])
+def resend_partner_request(ref, request_id):
+    return _partner_request(ref, request_id, "resend", None)
+
+
+@staff("/cases/{ref}/partner-requests/{request_id}/reissue", ["POST"])
+def reissue_partner_link(ref, request_id):
+    return _partner_request(ref, request_id, "reissue", "PartnerReissueIn")
+
+
+@staff("/cases/{ref}/partner-requests/{request_id}/address", ["POST"])
+def add_partner_address(ref, request_id):
+    return _partner_request(ref, request_id, "address", "PartnerAddressIn")
+
+
+@staff("/cases/{ref}/notes", ["POST"])
+def add_note(ref):
+    from chalicelib import inputs, wiring
+    from chalicelib.staff_schemas import NoteIn
+
+    ref = inputs.reference(ref)
+    version = inputs.if_match(bp.current_request.headers)
+    sent = Sent()
+
+    def run(principal):
+        work = wiring.casework()
+        work.check_access(principal, ref, "spoc", "appeals")
+        return work.add_note(principal, ref, sent.validated(NoteIn), version)
+
+    return run_staff(run, sent)
+
+
+@staff("/print-queue/printed", ["POST"])
+def letters_printed():
+    from chalicelib import wiring
+    from chalicelib.casework import Forbidden
+    from chalicelib.staff_schemas import PrintedIn
+
+    sent = Sent()
+
+    def run(principal):
+        if not principal.has_role("spoc"):
+            raise Forbidden("print queue")  # before the body is read
+        return wiring.casework().mark_many_printed(principal, sent.validated(PrintedIn).letters)
+
+    return run_staff(run, sent)
+
+
 @staff("/cases/{ref}/partner-requests/{request_id}/revoke", ["POST"])
 def revoke_partner_link(ref, request_id):
     from chalicelib import inputs, wiring

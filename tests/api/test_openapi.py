@@ -222,6 +222,12 @@ PREPARE: dict[tuple[str, str], Callable[[Staff], tuple[str, str | None]]] = {
     ("/partner/{token}", "post"): lambda s: (f"/partner/{s.partner_link()}", None),
     ("/cases", "post"): lambda s: ("/cases", s.spoc),
     ("/agency-reviews", "post"): lambda s: ("/agency-reviews", s.spoc),
+    ("/cases/{ref}/partner-requests/{request_id}/reissue", "post"):
+        lambda s: (f"/cases/{s.acknowledged()}/partner-requests/P01/reissue", s.spoc),
+    ("/cases/{ref}/partner-requests/{request_id}/address", "post"):
+        lambda s: (f"/cases/{s.acknowledged()}/partner-requests/P01/address", s.spoc),
+    ("/cases/{ref}/notes", "post"): lambda s: (f"/cases/{s.acknowledged()}/notes", s.spoc),
+    ("/print-queue/printed", "post"): lambda s: ("/print-queue/printed", s.spoc),
     ("/cases/{ref}/consent", "post"): lambda s: (f"/cases/{s.awaiting_consent()}/consent", s.spoc),
     ("/cases/{ref}/acknowledgement", "post"): lambda s: (f"/cases/{s.entered_by_staff()}/acknowledgement", s.spoc),
     ("/cases/{ref}/draft-plan", "post"): lambda s: (f"/cases/{s.meeting_scheduled()}/draft-plan", s.spoc),

@@ -98,3 +98,80 @@ def test_a_posted_letter_is_previewed_dated_today(client, token, clock):
     [letter] = r.json_body["letters"]
     assert letter["channel"] == "post" and "Date: Tuesday 22 December 2026" in letter["text"]
     assert "[[" not in letter["text"] + letter["html"]
+
+
+# ---------------------------------------------------------------- partner requests, notes, the print queue
+
+
+def test_a_partner_is_sent_the_request_again_or_a_new_link_and_the_old_link_stops(client, token, outbox, clock):
+    import re
+
+    spoc = token("spoc", "derbyshire")
+    ref = apply(client)
+    police = next(p for p in PartnerRequestRecord.query(ref) if p.partner_kind == "police")
+    link = re.compile(r"/partner/([A-Za-z0-9_.\-]+)")
+
+    def links_to(email):
+        return [link.search(m.body).group(1) for m in outbox(email) if ref in m.subject and link.search(m.body)]
+
+    [first] = links_to(police.email)
+    r = call(client, f"/cases/{ref}/partner-requests/{police.request_id}/resend", spoc)
+    assert r.status_code == 200, r.body
+    assert links_to(police.email) == [first, first]  # the same link again
+
+    clock.set("2027-01-11T10:00:00+00:00")  # after the original due date (7 January)
+    r = call(client, f"/cases/{ref}/partner-requests/{police.request_id}/reissue", spoc, {})
+    assert r.status_code == 200, r.body
+    new = links_to(police.email)[-1]
+    assert new != first
+    assert client.http.get(f"/partner/{first}").status_code == 404  # the old link no longer opens the form
+    assert client.http.get(f"/partner/{new}").status_code == 200
+    reissued = PartnerRequestRecord.get(ref, police.request_id)
+    assert reissued.due_on == "2027-01-25"  # a fresh 10 working days, the old date having passed
+    actions = [e.action for e in AuditEvent.query(ref)]
+    assert actions[-2:] == ["resend_partner_request", "reissue_partner_link"]
+
+
+def test_a_partner_without_an_address_is_given_one_and_asked(client, token, outbox):
+    spoc = token("spoc", "derbyshire")
+    body = example_application(TODAY)
+    body["incidents"][0]["reported_to"] = "Matlock Civic Trust"  # not in the area's policy
+    ref = apply(client, body)
+    unknown = next(p for p in PartnerRequestRecord.query(ref) if p.status == "no_address")
+    assert call(client, f"/cases/{ref}/partner-requests/{unknown.request_id}/resend", spoc).status_code == 409
+    bad = call(client, f"/cases/{ref}/partner-requests/{unknown.request_id}/address", spoc, {"email": "not an address"})
+    assert bad.status_code == 422 and bad.json_body["errors"][0]["field"] == "email"
+    r = call(client, f"/cases/{ref}/partner-requests/{unknown.request_id}/address", spoc,
+             {"email": "secretary@matlock-residents.example"})
+    assert r.status_code == 200, r.body
+    assert PartnerRequestRecord.get(ref, unknown.request_id).status == "requested"
+    assert [m for m in outbox("secretary@matlock-residents.example") if ref in m.subject]
+
+
+def test_staff_notes_are_in_the_audit_trail_and_never_reach_a_partner(client, token, outbox):
+    spoc, appeals = token("spoc", "derbyshire"), token("appeals", "derbyshire", name="Opcc Officer")
+    ref = apply(client)
+    note = "Victim prefers calls after 6pm; do not leave voicemail."
+    assert call(client, f"/cases/{ref}/notes", spoc, {"text": note}).status_code == 200
+    assert call(client, f"/cases/{ref}/notes", token("spoc", "hart"), {"text": "x"}).status_code == 403
+    assert call(client, f"/cases/{ref}/notes", spoc, {"text": ""}).status_code == 422
+    detail = client.http.get(f"/cases/{ref}", headers={"Authorization": appeals}).json_body
+    assert [n["text"] for n in detail["notes"]] == [note] and detail["notes"][0]["by"].startswith("Pat SPOC")
+    assert all(note not in m.body for m in outbox())
+
+
+def test_several_letters_are_marked_printed_at_once(client, token):
+    spoc = token("spoc", "derbyshire")
+    refs = []
+    for _ in range(2):
+        body = example_application(TODAY)
+        body["victim"]["preferred_contact"] = "post"
+        refs.append(apply(client, body))
+    queue = client.http.get("/print-queue", headers={"Authorization": spoc}).json_body["letters"]
+    chosen = [{"reference": q["reference"], "letter_id": q["letter_id"]} for q in queue if q["reference"] in refs]
+    r = call(client, "/print-queue/printed", spoc, {"letters": chosen + [{"reference": "CT-0000-0000", "letter_id": "01"}]})
+    assert r.status_code == 200, r.body
+    assert [x["status"] for x in r.json_body["letters"]] == ["printed", "printed", "not_in_your_queue"]
+    assert [q for q in client.http.get("/print-queue", headers={"Authorization": spoc}).json_body["letters"]
+            if q["reference"] in refs] == []
+    assert call(client, "/print-queue/printed", token("appeals", "derbyshire"), {"letters": chosen}).status_code == 403
