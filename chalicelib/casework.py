@@ -253,6 +253,20 @@ class CaseWork:
             "notices": [{"at": n.at, "kind": n.kind, "key": n.key, "detail": n.detail} for n in self.repo.notices(ref)],
         }
 
+    def letter(self, principal: Principal, ref: str, letter_id: str) -> dict[str, Any]:
+        """One letter as its recipient saw it (a partner's email shows a placeholder where its secret
+        link was: the link is never stored). A posted letter not yet printed shows today's date."""
+        self._load(principal, ref, "spoc", "appeals")
+        try:
+            letter = LetterRecord.get(ref, letter_id, consistent_read=True)
+        except LetterRecord.DoesNotExist:
+            raise NotFound(f"{ref} letter {letter_id}") from None
+        today = london_date(self.clock())
+        return {"reference": ref, "letter_id": letter.letter_id, "to": letter.recipient_role, "step": letter.step,
+                "channel": letter.channel, "to_email": letter.to_email, "status": letter.status,
+                "created_at": letter.created_at, "sent_at": letter.sent_at, "subject": letter.subject,
+                "html": date_posted(letter.html, today), "text": date_posted(letter.text, today)}
+
     def print_queue(self, principal: Principal) -> list[dict[str, Any]]:
         if not principal.has_role("spoc"):
             raise Forbidden("print queue")

@@ -307,6 +307,8 @@ STAFF_ROUTES = [
     ("/cases/{ref}/appeal-acknowledgement", "post", "Acknowledge the appeal (no body)", None, "appeals", ()),
     ("/cases/{ref}/appeal-decision", "post", "Decide the appeal (upheld: the case returns for review)", "AppealDecisionIn",
      "appeals", ()),
+    ("/cases/{ref}/letters/{letter_id}", "get", "One letter as its recipient saw it (HTML and text; a partner "
+     "email's secret link is never stored, so a placeholder stands in its place)", None, "spoc, appeals", ()),
     ("/cases/{ref}/letters/{letter_id}/printed", "post", "Mark a letter from the print queue as posted", None, "spoc", ()),
     ("/cases/{ref}/partner-requests/{request_id}/revoke", "post", "Revoke a partner's link", None, "spoc", ()),
     ("/cases/{ref}/partner-requests/{request_id}/resend", "post", "Email a partner the request again, with the same "
@@ -391,6 +393,14 @@ PREVIEW = {"type": "object", "required": ["reference", "step", "status", "letter
         "text": {"type": "string"}}}}}}
 
 STAFF_OK = {
+    ("/cases/{ref}/letters/{letter_id}", "get"): {"type": "object", "required": [
+        "reference", "letter_id", "to", "step", "channel", "status", "subject", "html", "text"], "properties": {
+        "reference": {"type": "string"}, "letter_id": {"type": "string"}, "to": {"type": "string"},
+        "step": {"type": "string"}, "channel": {"type": "string", "enum": ["email", "post"]},
+        "to_email": {"type": ["string", "null"]},
+        "status": {"type": "string", "enum": ["pending", "sent", "print_queued", "printed", "failed", "cancelled"]},
+        "created_at": {"type": "string"}, "sent_at": {"type": ["string", "null"]}, "subject": {"type": "string"},
+        "html": {"type": "string"}, "text": {"type": "string"}}},
     ("/print-queue/printed", "post"): {"type": "object", "required": ["letters"], "properties": {"letters": {
         "type": "array", "items": {"type": "object", "required": ["reference", "letter_id", "status"], "properties": {
             "reference": {"type": "string"}, "letter_id": {"type": "string"},

@@ -229,6 +229,14 @@ def update_action_preview(ref, action_id):
     return _update_action(ref, action_id, preview=True)
 
 
+@staff("/cases/{ref}/letters/{letter_id}", ["GET"])
+def read_letter(ref, letter_id):
+    from chalicelib import inputs, wiring
+
+    ref, letter_id = inputs.reference(ref), inputs.item_id(letter_id, "letter_id")
+    return run_staff(lambda p: wiring.casework().letter(p, ref, letter_id))
+
+
 @staff("/cases/{ref}/letters/{letter_id}/printed", ["POST"])
 def letter_printed(ref, letter_id):
     from chalicelib import inputs, wiring

@@ -175,3 +175,18 @@ def test_several_letters_are_marked_printed_at_once(client, token):
     assert [q for q in client.http.get("/print-queue", headers={"Authorization": spoc}).json_body["letters"]
             if q["reference"] in refs] == []
     assert call(client, "/print-queue/printed", token("appeals", "derbyshire"), {"letters": chosen}).status_code == 403
+
+
+def test_staff_read_each_letter_as_its_recipient_saw_it_without_the_partner_link(client, token, outbox):
+    spoc = token("spoc", "derbyshire")
+    ref = apply(client)
+    letters = {l.step: l for l in LetterRecord.query(ref)}
+    ack = client.http.get(f"/cases/{ref}/letters/{letters['acknowledgement'].letter_id}", headers={"Authorization": spoc})
+    assert ack.status_code == 200
+    [sent] = [m for m in outbox("sam.taylor@example.com") if ref in m.subject]
+    assert ack.json_body["subject"] == sent.subject and ack.json_body["status"] == "sent"
+    partner = client.http.get(f"/cases/{ref}/letters/{letters['partner_request'].letter_id}",
+                              headers={"Authorization": spoc}).json_body
+    assert "/partner/" not in partner["html"] + partner["text"]  # no usable link is stored or shown
+    assert client.http.get(f"/cases/{ref}/letters/99", headers={"Authorization": spoc}).status_code == 404
+    assert client.http.get(f"/cases/{ref}/letters/01", headers={"Authorization": token("spoc", "hart")}).status_code == 403
