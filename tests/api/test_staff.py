@@ -89,7 +89,8 @@ def test_wrong_role_or_area_is_403_on_every_staff_route(client, token):
             checks.append(spoc_elsewhere)  # the wrong area
         appeal_route = path in ("/appeals",) or "appeal" in path
         checks.append(spoc_here if appeal_route else appeals_here)  # the wrong role
-        if (path, method) in (("/cases/{ref}", "GET"), ("/reports/deadlines", "GET"), ("/cases/{ref}/notes", "POST")):
+        if (path, method) in (("/cases/{ref}", "GET"), ("/reports/deadlines", "GET"), ("/cases/{ref}/notes", "POST"),
+                              ("/cases/{ref}/letters/{letter_id}", "GET")):
             checks.remove(appeals_here)  # the appeals body may read these, and write notes, for its areas
         for auth in checks:
             response = call(client, method, url, auth, body)
