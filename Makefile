@@ -19,7 +19,7 @@ export PORT MOTO_PORT OUTBOX_PORT DYNAMODB_PORT RESET
 ROLE ?= spoc
 AREA ?= derbyshire
 
-.PHONY: run test unit venv package template example token sweep reconcile form bench clean help
+.PHONY: run test unit venv assets package template example token sweep reconcile form bench clean help
 
 help:
 	@echo "make run      start everything locally (API, AWS stand-ins, outbox) and print the URLs; RESET=1 starts empty"
@@ -30,6 +30,7 @@ help:
 	@echo "make reconcile recount the published figures from the audit trails and report differences"
 	@echo "make form     build the static form for hosting: make form API_URL=https://... SITE_URL=https://..."
 	@echo "make token    print a staff token for the local stack: make token ROLE=spoc AREA=hart"
+	@echo "make assets   build the staff console's CSS, JavaScript and icons into build/console-assets (when changed)"
 	@echo "make package  build build/package/deployment.zip and sam.json with chalice package"
 	@echo "make bench    measure the cold start: import app (median of 20 fresh processes), first requests"
 	@echo "make template rebuild infra/resources.json from the table models"
@@ -48,10 +49,15 @@ $(NODE_STAMP): package.json package-lock.json
 
 venv: $(STAMP) $(NODE_STAMP)
 
-run: $(STAMP) $(NODE_STAMP)
+# The console's assets (GOV.UK and MOJ Frontend compiled with the council's settings). The script
+# keeps its own stamp (a hash of its inputs), so this is a no-op while nothing has changed.
+assets: $(STAMP) $(NODE_STAMP)
+	@$(BIN)/python -m infra.build_console_assets
+
+run: $(STAMP) $(NODE_STAMP) assets
 	$(BIN)/python -m infra.local_stack
 
-test: $(STAMP) $(NODE_STAMP)
+test: $(STAMP) $(NODE_STAMP) assets
 	$(BIN)/python -m pytest
 
 unit: $(STAMP)
@@ -72,7 +78,7 @@ form: $(STAMP)
 token: $(STAMP)
 	@$(BIN)/python -m infra.dev_issuer --role "$(ROLE)" --area "$(AREA)" $(if $(NAME),--name "$(NAME)",)
 
-package: $(STAMP)
+package: $(STAMP) assets
 	bash infra/package.sh build/package
 
 bench: $(STAMP)

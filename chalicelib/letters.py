@@ -109,6 +109,9 @@ class LetterRenderer:
             keep_trailing_newline=True,
         )
         install_filters(env)
+        from .console_assets import install_globals
+
+        install_globals(env)
         return env
 
     def template_ids(self) -> list[str]:
@@ -146,6 +149,13 @@ class LetterRenderer:
         if not re.fullmatch(r"[a-z0-9_]+", name):
             raise ValueError(f"bad form page name {name!r}")
         return self._env.get_template(f"form/{name}.html.j2").render(context)
+
+    def render_console(self, name: str, context: dict[str, Any]) -> str:
+        """A staff console page (templates/console/<name>.html.j2, extending console/_layout.html.j2);
+        `asset_url` and `console_url` are globals (chalicelib.console_assets)."""
+        if not re.fullmatch(r"[a-z0-9_]+", name):
+            raise ValueError(f"bad console page name {name!r}")
+        return self._env.get_template(f"console/{name}.html.j2").render(context)
 
     def _render_pair(self, path: str, template_id: str, context: dict[str, Any]) -> RenderedLetter:
         parts = {}

@@ -606,6 +606,26 @@ def _stats_paths(problem: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _console_paths(problem: dict[str, Any]) -> dict[str, Any]:
+    from .console_assets import CONTENT_TYPES
+
+    text = {"schema": {"type": "string"}}
+    return {"/console/assets/{kind}/{name}": {"get": {
+        "operationId": "getConsoleAsset", "summary": "The staff console's stylesheet, scripts and icons",
+        "description": "Public, no personal data. CSS and JavaScript names carry a hash of their content and are "
+                       "cached for a year (immutable); icons keep the names the stylesheet gives them and are "
+                       "cached for a day. Pages link to them through the build's manifest.",
+        "parameters": [
+            {"name": "kind", "in": "path", "required": True, "schema": {"type": "string", "enum": sorted(CONTENT_TYPES)}},
+            {"name": "name", "in": "path", "required": True, "schema": {"type": "string"},
+             "example": "icon-document.svg", "description": "a file name the build wrote (e.g. console-<hash>.css)"}],
+        "responses": {
+            "200": {"description": "The file", "headers": {
+                "Cache-Control": {"schema": {"type": "string"}}, "X-Content-Type-Options": {"schema": {"type": "string"}}},
+                "content": {"text/css": text, "text/javascript": text, "image/svg+xml": text}},
+            "404": {"description": "No such file", "content": problem}}}}}
+
+
 def _field_error_schema() -> dict[str, Any]:
     return {
         "type": "object",
@@ -738,6 +758,7 @@ def build_spec(today: date, server_url: str | None = None) -> dict[str, Any]:
             **_partner_paths(problem, today),
             **_staff_paths(problem, components, today),
             **_stats_paths(problem),
+            **_console_paths(problem),
             "/openapi.json": {
                 "get": {"operationId": "getOpenApi", "summary": "This document",
                         "responses": {"200": {"description": "OpenAPI 3.1 document",

@@ -2,7 +2,8 @@
 
 `chalice package` ships only app.py, chalicelib/ and vendor/, so the build step
 (infra/package.sh) copies templates/ and policies/ into chalicelib/_bundle/ inside a
-throw-away copy of the project. At run time the bundle wins when it exists; in a checkout
+throw-away copy of the project, with the staff console's built assets (build/console-assets/ in a
+checkout, chalicelib/_bundle/console-assets/ in the package). At run time the bundle wins when it exists; in a checkout
 the top-level folders are used. CT_RESOURCE_ROOT overrides both (tests use it).
 """
 from __future__ import annotations
@@ -29,3 +30,10 @@ def templates_dir() -> Path:
 
 def policies_dir() -> Path:
     return resource_root() / "policies"
+
+
+def console_assets_dir() -> Path:
+    """The console's built CSS, JavaScript and icons (infra/build_console_assets.py)."""
+    root = resource_root()
+    bundled = root / "console-assets"
+    return bundled if bundled.is_dir() else root / "build" / "console-assets"

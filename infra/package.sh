@@ -2,7 +2,9 @@
 # Build the deployment package and CloudFormation template with `chalice package`.
 #
 # chalice ships only app.py, chalicelib/ and vendor/, so templates/ and policies/ are copied
-# into chalicelib/_bundle/ of a throw-away copy of the project (the checkout is never touched).
+# into chalicelib/_bundle/ of a throw-away copy of the project (the checkout is never touched),
+# with the staff console's built assets (build/console-assets/, rebuilt first if its inputs changed)
+# as chalicelib/_bundle/console-assets/.
 # The tables and environment come from infra/resources.json (built from the PynamoDB models).
 #
 #   infra/package.sh [OUT_DIR]    -> OUT_DIR/deployment.zip and OUT_DIR/sam.json (default build/package)
@@ -16,6 +18,8 @@ stage=${STAGE:-dev}
 export AWS_DEFAULT_REGION=${AWS_DEFAULT_REGION:-eu-west-2}
 chalice=${CHALICE:-$repo/.venv/bin/chalice}
 
+(cd "$repo" && "$repo/.venv/bin/python" -m infra.build_console_assets)
+
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cp -R "$repo/app.py" "$repo/chalicelib" "$repo/requirements.txt" "$work/"
@@ -24,6 +28,8 @@ cp "$repo/.chalice/config.json" "$repo"/.chalice/policy-*.json "$work/.chalice/"
 rm -rf "$work/chalicelib/_bundle"
 mkdir -p "$work/chalicelib/_bundle"
 cp -R "$repo/templates" "$repo/policies" "$work/chalicelib/_bundle/"
+cp -R "$repo/build/console-assets" "$work/chalicelib/_bundle/console-assets"
+rm -f "$work/chalicelib/_bundle/console-assets/.inputs"
 find "$work" -name __pycache__ -type d -prune -exec rm -rf {} +
 
 # The same check the Lambda runs at start-up, before anything is shipped.

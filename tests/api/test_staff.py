@@ -16,6 +16,8 @@ TODAY = date(2026, 12, 21)
 PUBLIC = {("/applications", "POST"), ("/applications", "OPTIONS"), ("/openapi.json", "GET"), ("/partner/{token}", "GET"),
           ("/partner/{token}", "POST"), ("/assets/partner.css", "GET"), ("/stats", "GET"), ("/stats.csv", "GET"),
           ("/stats/fragment.html", "GET"), ("/stats/widget.js", "GET"), ("/stats/data-return.csv", "GET")}
+# The console's assets: no personal data; its pages check the session cookie themselves.
+PUBLIC |= {("/console/assets/{kind}/{name}", "GET")}
 
 
 def call(client, method, path, auth=None, body=None, headers=None):

@@ -38,6 +38,16 @@ def test_zip_contains_templates_and_policies(package):
     assert "app.py" in names
 
 
+def test_zip_contains_the_console_assets_the_manifest_lists(package):
+    archive = zipfile.ZipFile(package / "deployment.zip")
+    names = set(archive.namelist())
+    manifest = json.loads(archive.read("chalicelib/_bundle/console-assets/manifest.json"))
+    assert {"console.css", "console.js", "supported.js"} <= set(manifest["logical"])
+    for built in manifest["files"]:
+        assert f"chalicelib/_bundle/console-assets/{built}" in names
+    assert not any(n.startswith("chalicelib/_bundle/console-assets/") and n.endswith(".inputs") for n in names)
+
+
 def test_policy_loads_and_letter_renders_from_the_unzipped_package_alone(package, tmp_path):
     zipfile.ZipFile(package / "deployment.zip").extractall(tmp_path)
     script = textwrap.dedent(f"""
@@ -55,6 +65,10 @@ def test_policy_loads_and_letter_renders_from_the_unzipped_package_alone(package
                              assessment_meeting=None)
         letter = wiring.renderer().render(policy.letters["acknowledgement"], ctx)
         assert "CT-7K3M-9QXR" in letter.html and "Thursday 14 January 2027" in letter.text
+        from chalicelib import console_assets
+        assert str(resources.console_assets_dir()).startswith({str(tmp_path)!r}), resources.console_assets_dir()
+        asset = console_assets.find(*console_assets.manifest()["logical"]["console.css"].split("/"))
+        assert asset is not None and "govuk-header" in asset.body
         import pydantic, jinja2
         assert pydantic.__file__.startswith({str(tmp_path)!r}), pydantic.__file__
         print("ok", letter.subject)
