@@ -19,7 +19,7 @@ export PORT MOTO_PORT OUTBOX_PORT DYNAMODB_PORT RESET
 ROLE ?= spoc
 AREA ?= derbyshire
 
-.PHONY: run test unit venv assets package template example token sweep reconcile form bench clean help
+.PHONY: run test unit venv assets package template example token sweep reconcile backfill form bench clean help
 
 help:
 	@echo "make run      start everything locally (API, AWS stand-ins, outbox) and print the URLs; RESET=1 starts empty"
@@ -28,6 +28,7 @@ help:
 	@echo "make example  post the OpenAPI example application to a running 'make run'"
 	@echo "make sweep    run the deadline sweep once against 'make run': make sweep AT=2026-12-24T09:00"
 	@echo "make reconcile recount the published figures from the audit trails and report differences"
+	@echo "make backfill give cases stored before the case list and search their keys and terms (idempotent)"
 	@echo "make form     build the static form for hosting: make form API_URL=https://... SITE_URL=https://..."
 	@echo "make token    print a staff token for the local stack: make token ROLE=spoc AREA=hart"
 	@echo "make assets   build the staff console's CSS, JavaScript and icons into build/console-assets (when changed)"
@@ -71,6 +72,9 @@ sweep: $(STAMP)
 
 reconcile: $(STAMP)
 	$(BIN)/python -m infra.reconcile
+
+backfill: $(STAMP)
+	$(BIN)/python -m infra.backfill_case_list
 
 form: $(STAMP)
 	$(BIN)/python -m form.build --api-url "$(API_URL)" --site-url "$(SITE_URL)"

@@ -16,6 +16,7 @@ from pynamodb.exceptions import TransactWriteError
 from .adapters.repository import CaseRepository, CountChange
 from .adapters.tables import AuditEvent, CaseRecord, LetterRecord
 from .auth import Principal
+from .case_index import BadCursor, default_secret, term_records  # noqa: F401 - BadCursor: what case_list raises
 from .clock import iso, london_date
 from .domain.case import (IllegalStep, LetterPlan, Status, allowed_steps, calendar_for, completed_on, due_after,
                           next_status, stage_due)
@@ -50,6 +51,7 @@ log = logging.getLogger(__name__)
 _PREVIEW: ContextVar[bool] = ContextVar("casework_preview", default=False)
 
 SOON_WORKING_DAYS = 3
+DEFAULT_LIMIT, MAX_LIMIT = 25, 100  # rows per page of the case list
 
 
 def reporting_year(basis: str, year: int | None, today: date) -> tuple[date, date]:
@@ -64,6 +66,10 @@ class NotFound(Exception):
 
 class Forbidden(Exception):
     pass
+
+
+class BadQuery(Exception):
+    """What was typed in the search box cannot be a reference, a postcode or a name."""
 
 
 class Conflict(Exception):
@@ -105,9 +111,9 @@ def open_deadlines(case_deadlines: dict[str, Any] | None, status: str,
                    appeal: dict[str, Any] | None) -> list[tuple[str, date]]:
     """The deadlines the case still waits for in its present state (a withdrawn case's threshold
     decision is not 'overdue': it will never be made)."""
-    return sorted(((name, date.fromisoformat(d["due"])) for name, d in (case_deadlines or {}).items()
-                   if d.get("due") and not d.get("met_on")
-                   and deadline_current(name, Status(status), _appeal_open(appeal))), key=lambda item: item[1])
+    from .domain.case_list import current_deadlines
+
+    return current_deadlines(case_deadlines, status, appeal)
 
 
 def _both(on_behalf: bool) -> list[str]:
@@ -150,6 +156,9 @@ class CaseWork:
     mailer: Any
     clock: Callable[[], datetime]
     link_for: Callable[[LetterRecord], str] | None = None
+    # The secret the search terms are hashed with and cursors signed with (the partner-link secret).
+    secret: Callable[[], bytes] = field(default=default_secret)
+    _ready: set[str] = field(default_factory=set, repr=False)  # areas whose older cases are backfilled
 
     # ---------------------------------------------------------------- reading
 
@@ -165,31 +174,56 @@ class CaseWork:
         """Before reading what was sent: someone without access learns nothing, not even the rules."""
         self._load(principal, ref, *roles)
 
-    def list_cases(self, principal: Principal, *, status: str | None = None, due: str | None = None,
-                   area: str | None = None) -> list[dict[str, Any]]:
+    def case_list(self, principal: Principal, *, status: str | None = None, due: str | None = None,
+                  area: str | None = None, q: str | None = None, limit: int = DEFAULT_LIMIT,
+                  cursor: str | None = None) -> dict[str, Any]:
+        """"My cases": the cases of the person's areas, overdue first, then due soon, then by next
+        deadline, then newest; a page of `limit` (at most 100) and the cursor of the next page (None
+        at the end). `q` searches instead: a reference (any case of my areas), a surname or full name
+        of the applicant or victim, or the victim's or the behaviour's postcode. Raises Forbidden
+        (not a SPOC, or an area not theirs), BadCursor, BadQuery."""
+        from .case_index import ListFilter, decode_cursor, encode_cursor, read_legacy, read_list, ready_areas, row, search
+        from .domain.case_list import classify_query
+
         if not principal.has_role("spoc"):
             raise Forbidden("list")
         areas = [a for a in sorted(self.policies) if principal.covers(a) and (area is None or a == area)]
         if area is not None and not areas:
             raise Forbidden(area)
+        limit = max(1, min(MAX_LIMIT, limit))
         today = london_date(self.clock())
-        out = []
-        for area_id in areas:
-            calendar = calendar_for(self.policies[area_id])
-            soon = calendar.working_days_after(today, SOON_WORKING_DAYS)
-            for item in CaseRecord.by_area.query(area_id, scan_index_forward=False):
-                pending = open_deadlines(item.deadlines, item.status, item.appeal)
-                overdue = [name for name, when in pending if when < today]
-                due_soon = [name for name, when in pending if today <= when <= soon]
-                if status and item.status != status:
-                    continue
-                if due == "overdue" and not overdue or due == "soon" and not due_soon:
-                    continue
-                nxt = pending[0] if pending else None
-                out.append({"reference": item.ref, "area": area_id, "status": item.status, "received_on": item.received_on,
-                            "next_deadline": {"name": nxt[0], "due": nxt[1].isoformat()} if nxt else None,
-                            "overdue": overdue, "due_soon": due_soon})
-        return out
+        flt = ListFilter(status, due, today, {a: calendar_for(self.policies[a]).working_days_after(today, SOON_WORKING_DAYS)
+                                              for a in areas})
+        if q is not None:
+            kind = classify_query(q)
+            if kind is None:
+                raise BadQuery("Type a case reference, a postcode, or a name of at least two letters")
+            if kind[0] == "reference":
+                case = self.repo.get_case(kind[1])
+                found = [row(case, today, flt.soon[case.area])] if case is not None and case.area in areas else []
+                return {"cases": [line for line in found if flt.keeps(line)], "next_cursor": None}
+            return {"cases": search(self.secret(), areas, kind[0], kind[1], flt, limit), "next_cursor": None}
+        missing = [a for a in areas if a not in self._ready]
+        if missing:
+            self._ready |= ready_areas(missing)  # once ready, always ready: asked again only until then
+        legacy = any(a not in self._ready for a in areas)
+        scope = ["legacy" if legacy else "list", areas, status, due, limit]
+        at = decode_cursor(self.secret(), cursor, scope)["at"] if cursor else {}
+        cases, positions = (read_legacy if legacy else read_list)(areas, flt, limit, at)
+        return {"cases": cases, "next_cursor": encode_cursor(self.secret(), {"scope": scope, "at": positions})
+                if positions is not None else None}
+
+    def list_cases(self, principal: Principal, *, status: str | None = None, due: str | None = None,
+                   area: str | None = None) -> list[dict[str, Any]]:
+        """Every matching case, all pages (for reports over a bounded set, e.g. the overdue)."""
+        out: list[dict[str, Any]] = []
+        cursor = None
+        while True:
+            page = self.case_list(principal, status=status, due=due, area=area, limit=MAX_LIMIT, cursor=cursor)
+            out += page["cases"]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                return out
 
     def deadline_report(self, principal: Principal, area: str, year: int | None) -> dict[str, Any]:
         """Per area and reporting year: each deadline met on time, met late, missed or still
@@ -499,7 +533,8 @@ class CaseWork:
                            to_status=case.status, detail={"agency": data.agency, "channel": "agency"})
         counts = CountChange(policy.id, reporting_year_of(today, policy.area.reporting_year),
                              step_counts("open_agency_review"), iso(now))
-        self.repo.create_staff_case(case=case, audit=audit, letters=letters, counts=counts)
+        self.repo.create_staff_case(case=case, audit=audit, letters=letters, counts=counts,
+                                    terms=term_records(self.secret(), ref, policy.id, application))
         log.info("case_step", extra={"ref": ref, "area": policy.id, "step": "open_agency_review", "status": case.status})
         deliver(letters, policy=policy, mailer=self.mailer, repo=self.repo, now=self.clock(), link_for=self.link_for)
         return {"reference": ref, "status": case.status, "version": case.version,

@@ -15,6 +15,7 @@ from typing import Any, Callable
 from .adapters.mailer import Mailer
 from .adapters.repository import CaseRepository, CountChange, Created, IdempotencyKey, NewCase
 from .adapters.tables import AuditEvent, CaseRecord, EqualitiesRecord, LetterRecord, PartnerRequestRecord
+from .case_index import default_secret, term_records
 from .clock import iso, london_date
 from .domain.case import IntakePlan, Status, calendar_for, plan_intake
 from .domain.partners import matter_key
@@ -66,6 +67,7 @@ class Intake:
     clock: Callable[[], datetime]
     make_reference: Callable[[], str] = new_reference
     link_for: Callable[[Any], str] | None = None  # signs partner links when their emails are sent
+    secret: Callable[[], bytes] = default_secret  # the search terms' key (see chalicelib.case_index)
 
     def submit(self, body: Any, *, idempotency_header: str | None, channel: str = "online",
                actor: str = ONLINE_ACTOR, acknowledge: bool = True) -> Created:
@@ -99,6 +101,8 @@ class Intake:
             else:
                 letter_plans = tuple(p for p in plan.letters if p.step != "acknowledgement")
 
+        secret = self.secret()
+
         def build(ref: str) -> NewCase:
             case = CaseRecord(
                 ref, area=policy.id, status=plan.status.value, basis=app.basis, channel=channel,
@@ -125,7 +129,7 @@ class Intake:
             counts = CountChange(policy.id, reporting_year_of(today, policy.area.reporting_year),
                                  step_counts(plan.step), iso(now))
             return NewCase(case=case, audit=audit, letters=letters, equalities=equalities, requests=requests,
-                           counts=counts)
+                           counts=counts, terms=term_records(secret, ref, policy.id, stored_application))
 
         created = self.repo.create_case(build, self.make_reference, key, now)
         if created.replayed:

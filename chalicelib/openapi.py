@@ -353,10 +353,22 @@ STAFF_QUERY = {
         {"name": "status", "in": "query", "required": False, "description": "only cases in this state",
          "schema": {"type": "string", "enum": CASE_STATUSES}},
         {"name": "due", "in": "query", "required": False,
-         "description": "soon: a deadline within the next few working days; overdue: a deadline passed",
+         "description": "overdue: a deadline the case waits for has passed; soon: its next deadline is within "
+                        "the next 3 working days (a case already overdue is listed under overdue)",
          "schema": {"type": "string", "enum": ["soon", "overdue"]}},
         {"name": "area", "in": "query", "required": False, "example": "derbyshire",
          "description": "one of the areas in the token (403 for another)", "schema": {"type": "string"}},
+        {"name": "q", "in": "query", "required": False, "example": "Taylor",
+         "description": "search instead of listing: a case reference (CT-XXXX-XXXX), a full postcode (the victim's "
+                        "or where the behaviour happens; any spacing) or a surname or full name of the applicant or "
+                        "victim (any case, accents ignored); only cases of your areas. At most `limit` matches, no "
+                        "cursor. 400 if it is none of these.",
+         "schema": {"type": "string", "minLength": 1, "maxLength": 100}},
+        {"name": "limit", "in": "query", "required": False, "description": "rows per page (400 outside 1-100)",
+         "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 25}},
+        {"name": "cursor", "in": "query", "required": False,
+         "description": "the next_cursor of the previous page, with the same filters (400 if altered or from "
+                        "another list)", "schema": {"type": "string"}},
     ],
     ("/reports/deadlines", "get"): [
         {"name": "area", "in": "query", "required": True, "example": "derbyshire",
@@ -406,10 +418,17 @@ STAFF_OK = {
             "reference": {"type": "string"}, "letter_id": {"type": "string"},
             "status": {"type": "string", "enum": ["printed", "not_in_your_queue"]},
             "dated": {"type": "string", "format": "date", "description": "the date the letter now bears"}}}}}},
-    ("/cases", "get"): {"type": "object", "required": ["cases"], "properties": {"cases": {"type": "array", "items": {
+    ("/cases", "get"): {"type": "object", "required": ["cases", "next_cursor"], "properties": {
+        "next_cursor": {"type": ["string", "null"], "description": "pass as ?cursor= for the next page; null at the end"},
+        "cases": {"type": "array", "description": "overdue first, then due soon, then by next deadline, then newest",
+                  "items": {
         "type": "object", "required": ["reference", "area", "status"], "properties": {
             "reference": {"type": "string"}, "area": {"type": "string"}, "status": {"type": "string"},
             "received_on": {"type": ["string", "null"]},
+            "basis": {"type": "string", "enum": ["victim", "on_behalf", "agency"]}, "channel": {"type": "string"},
+            "applicant_name": {"type": ["string", "null"],
+                               "description": "the victim's when they applied; null for an agency-started review"},
+            "victim_name": {"type": ["string", "null"]},
             "next_deadline": {"type": ["object", "null"], "properties": {"name": {"type": "string"}, "due": {"type": "string"}}},
             "overdue": {"type": "array", "items": {"type": "string"}},
             "due_soon": {"type": "array", "items": {"type": "string"}}}}}}},
@@ -491,7 +510,8 @@ def _staff_paths(problem: dict[str, Any], components: dict[str, Any], today: dat
             responses["503"] = {"description": "Too busy to store it in time: nothing was stored; send the same "
                                                "request again after Retry-After seconds", "content": problem}
         if (path, method) == ("/cases", "get"):
-            bad_request.append("status or due is not one of its values")
+            bad_request.append("status or due is not one of its values, limit is not 1-100, the cursor is not one we "
+                               "gave, or q is not a reference, postcode or name")
         if bad_request:
             responses["400"] = {"description": "The request cannot be read: " + "; ".join(bad_request) + ".",
                                 "content": problem}

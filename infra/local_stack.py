@@ -243,6 +243,10 @@ def provision(policies: dict[str, Any]) -> None:
     ssm = boto3.client("ssm", region_name=REGION)
     name = f"/community-trigger/{PREFIX}/partner-link-secret"
     ssm.put_parameter(Name=name, Value=partner_link_secret(), Type="SecureString", Overwrite=True)
+    # Cases kept from an earlier run get their case-list keys and search terms (idempotent).
+    from chalicelib.case_index import backfill
+
+    backfill(policies, partner_link_secret().encode())
 
 
 def add_missing_indexes(dynamodb: Any, model: Any) -> None:

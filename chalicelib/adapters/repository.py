@@ -23,6 +23,7 @@ from .tables import (
     NoticeRecord,
     PartnerRequestRecord,
     PartnerReturnRecord,
+    SearchTermRecord,
     StatsRecord,
 )
 
@@ -151,6 +152,7 @@ class NewCase:
     equalities: EqualitiesRecord | None = None
     requests: list[PartnerRequestRecord] = field(default_factory=list)
     counts: CountChange | None = None
+    terms: list[SearchTermRecord] = field(default_factory=list)  # what the case can be searched by
 
 
 @dataclass(frozen=True)
@@ -220,6 +222,8 @@ class CaseRepository:
                     for request in new.requests:
                         tx.save(request, condition=PartnerRequestRecord.ref.does_not_exist())
                     _add_counts(tx, new.counts)
+                    for term in new.terms:  # keyed by (term, ref): the same item if written again
+                        tx.save(term)
                     if new.equalities is not None:
                         tx.save(new.equalities, condition=EqualitiesRecord.ref.does_not_exist())
                     if idempotency:
@@ -308,15 +312,17 @@ class CaseRepository:
         _commit_retrying_conflicts(write, self._connection(), "save_step")
 
     def create_staff_case(self, *, case: CaseRecord, audit: AuditEvent, letters: list[LetterRecord],
-                          counts: CountChange | None) -> None:
+                          counts: CountChange | None, terms: list[SearchTermRecord] = ()) -> None:
         """A case staff open themselves (an agency-started review): one transaction, under a reference
-        that must still be unused."""
+        that must still be unused, with what it can be searched by."""
 
         def write(tx: TransactWrite) -> None:
             tx.save(case, condition=CaseRecord.ref.does_not_exist())
             tx.save(audit, condition=AuditEvent.ref.does_not_exist())
             for letter in letters:
                 tx.save(letter, condition=LetterRecord.ref.does_not_exist())
+            for term in terms:
+                tx.save(term)
             _add_counts(tx, counts)
 
         _commit_retrying_conflicts(write, self._connection(), "create_staff_case")

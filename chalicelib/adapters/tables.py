@@ -96,6 +96,22 @@ class DueIndex(GlobalSecondaryIndex):
     next_check_at = UnicodeAttribute(range_key=True)
 
 
+class CaseListIndex(GlobalSecondaryIndex):
+    """A SPOC's case list in the order it is shown, one query per page: the case's list key
+    (chalicelib.domain.case_list.list_key) sorts the overdue first, then those due soon, then by
+    next deadline, then the cases waiting for nothing, newest first. It carries everything a row
+    shows, names included, so the list never reads the cases. Cases stored before it existed are
+    in it once `make backfill` has run (until then the list reads by-area)."""
+
+    class Meta:
+        index_name = "case-list"
+        projection = IncludeProjection(["area", "status", "received_on", "deadlines", "basis", "channel", "appeal",
+                                        "list_names"])
+
+    list_area = UnicodeAttribute(hash_key=True)
+    list_key = UnicodeAttribute(range_key=True)
+
+
 class CaseRecord(Model):
     """One Community Trigger case: the application, its state, deadlines and pre-assessment."""
 
@@ -135,16 +151,52 @@ class CaseRecord(Model):
     appeal_lodged_on = UnicodeAttribute(null=True)
     due_area = UnicodeAttribute(null=True)
     next_check_at = UnicodeAttribute(null=True)  # UTC instant the sweep must look at this case
+    # The case list's keys and the names it shows (names only): derived from the case each time it
+    # is saved (see serialize), so no step can forget them. None on cases not yet backfilled.
+    list_area = UnicodeAttribute(null=True)
+    list_key = UnicodeAttribute(null=True)
+    list_names = JSONAttribute(null=True)  # {"applicant": name | None, "victim": name}
     version = VersionAttribute()
     by_matter = MatterIndex()
     by_matter_outcome = MatterOutcomeIndex()
     by_area = AreaIndex()
     appeals = AppealIndex()
     due_checks = DueIndex()
+    case_list = CaseListIndex()
+
+    def refresh_list(self) -> None:
+        """The list attributes from the case as it is: its next current deadline and its names."""
+        from ..domain.case_list import current_deadlines, list_key, list_names
+
+        pending = current_deadlines(self.deadlines, self.status, self.appeal)
+        self.list_area = self.area
+        self.list_key = list_key(pending[0][1] if pending else None, self.received_at, self.ref)
+        self.list_names = list_names(self.application, self.basis)
+
+    def serialize(self, null_check: bool = True) -> dict:
+        # Every write of a whole case (a transaction's put, save, batch write) goes through here.
+        self.refresh_list()
+        return super().serialize(null_check=null_check)
 
     def check_soon(self, now: str) -> None:
         """Any change may create or move a deadline: the next sweep looks and sets the exact time."""
         self.due_area, self.next_check_at = self.area, now
+
+
+class SearchTermRecord(Model):
+    """What a case can be found by: one item per (term, case). The term is a keyed hash (HMAC-SHA256
+    under a secret from the parameter store) of "<area>|<kind>|<normalised name or postcode>", so
+    the table holds no name or postcode, cannot be reversed by hashing guesses without the secret,
+    and a search looks only in the areas the person covers. Written in the transaction that creates
+    the case. The item with term "#list-ready" and ref = an area says `make backfill` has given
+    that area's older cases their list keys and terms."""
+
+    class Meta(_Meta):
+        table_name = _table_name("search-terms")
+
+    term = UnicodeAttribute(hash_key=True)
+    ref = UnicodeAttribute(range_key=True)
+    area = UnicodeAttribute()
 
 
 class AuditEvent(Model):
@@ -320,7 +372,8 @@ class StatsRecord(Model):
 
 
 ALL_TABLES: tuple[Type[Model], ...] = (CaseRecord, AuditEvent, LetterRecord, IdempotencyRecord, EqualitiesRecord,
-                                       PartnerRequestRecord, PartnerReturnRecord, NoticeRecord, StatsRecord)
+                                       PartnerRequestRecord, PartnerReturnRecord, NoticeRecord, StatsRecord,
+                                       SearchTermRecord)
 
 
 def table_suffix(model: Type[Model]) -> str:

@@ -133,11 +133,31 @@ def list_cases():
     from chalicelib import inputs, wiring
     from chalicelib.domain.case import Status
 
+    from chalicelib.casework import BadCursor, BadQuery
+
     params = bp.current_request.query_params or {}
     status = inputs.choice(params.get("status"), field="status", options=[s.value for s in Status])
     due = inputs.choice(params.get("due"), field="due", options=DUE_FILTERS)
     area = params.get("area") or None
-    return run_staff(lambda p: {"cases": wiring.casework().list_cases(p, status=status, due=due, area=area)})
+    limit = inputs.ascii_int(params.get("limit"), field="limit", low=1, high=100,
+                             message="The limit must be a whole number from 1 to 100")
+    cursor = params.get("cursor") or None
+    q = params.get("q")
+    if q is not None and not 1 <= len(q.strip()) <= 100:
+        raise inputs.Problem(400, "The search is not valid", inputs.field_error(
+            "q", "Type a case reference, a postcode or a name (at most 100 characters)"))
+
+    def action(principal):
+        try:
+            return wiring.casework().case_list(principal, status=status, due=due, area=area, q=q, cursor=cursor,
+                                               limit=limit or 25)
+        except BadCursor:
+            raise inputs.Problem(400, "The cursor is not valid", inputs.field_error(
+                "cursor", "Use the next_cursor of the page before, with the same filters, or start again without it")) from None
+        except BadQuery as exc:
+            raise inputs.Problem(400, "The search is not valid", inputs.field_error("q", str(exc))) from None
+
+    return run_staff(action)
 
 
 @staff("/cases", ["POST"])

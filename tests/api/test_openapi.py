@@ -110,7 +110,7 @@ def test_the_known_parameters_are_there(spec):
     def names(path, method, where):
         return {p["name"] for p in spec["paths"][path][method].get("parameters", []) if p["in"] == where}
 
-    assert names("/cases", "get", "query") == {"status", "due", "area"}
+    assert names("/cases", "get", "query") == {"status", "due", "area", "q", "limit", "cursor"}
     assert names("/reports/deadlines", "get", "query") == {"area", "year"}
     assert {"area", "appeals_body", "year"} <= names("/stats", "get", "query")
     assert "If-None-Match" in names("/stats", "get", "header")

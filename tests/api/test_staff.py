@@ -312,8 +312,9 @@ def test_case_list_filters_by_status_and_overdue(client, token, clock):
     spoc = token("spoc", ["derbyshire", "hart"])
     first = apply(client, example_application(TODAY))
     second = apply(client, example_application(TODAY, area="hart"))
-    listed = call(client, "GET", "/cases", spoc).json_body["cases"]
-    assert {c["reference"] for c in listed} == {first, second}
+    page = call(client, "GET", "/cases", spoc).json_body
+    listed = page["cases"]
+    assert {c["reference"] for c in listed} == {first, second} and page["next_cursor"] is None
     assert call(client, "GET", "/cases?status=closed", spoc).json_body["cases"] == []
     assert call(client, "GET", "/cases?due=overdue", spoc).json_body["cases"] == []
     clock.set("2027-01-20T10:00:00+00:00")  # past the 15-working-day decision deadline
