@@ -270,7 +270,7 @@ def _partner_paths(problem: dict[str, Any], today: date) -> dict[str, Any]:
     }
 
 
-def _console_auth_paths() -> dict[str, Any]:
+def _console_auth_paths(problem: dict[str, Any]) -> dict[str, Any]:
     """The staff console's sign-in (OpenID Connect, authorization code with PKCE) and session.
     HTML pages and redirects; the session is a cookie, not the bearer token."""
     html = HTML
@@ -320,7 +320,8 @@ def _console_auth_paths() -> dict[str, Any]:
                            "description": "The form in the console's header: the session's CSRF token."}}}},
             "responses": {"303": {"description": "Signed out", **redirect},
                           "403": {"description": "The CSRF token is missing or wrong, or the form was posted from "
-                                                 "another site (HTML page)", "content": html}}}},
+                                                 "another site (HTML page)", "content": html},
+                          "415": _unsupported(problem)}}},
         "/console/signed-out": {"get": {
             "operationId": "consoleSignedOut", "summary": "You have signed out (HTML page)",
             "description": "When the identity provider has an end-session page, a link to it signs the person out "
@@ -744,7 +745,7 @@ def build_spec(today: date, server_url: str | None = None) -> dict[str, Any]:
             **_partner_paths(problem, today),
             **_staff_paths(problem, components, today),
             **_stats_paths(problem),
-            **_console_auth_paths(),
+            **_console_auth_paths(problem),
             "/openapi.json": {
                 "get": {"operationId": "getOpenApi", "summary": "This document",
                         "responses": {"200": {"description": "OpenAPI 3.1 document",
