@@ -8,6 +8,7 @@ of user, and this file registers them. Keep it thin: importing it is the cold st
     schedule    the working-day deadline sweep (EventBridge, UTC cron)
     docs        /openapi.json
     console     the staff console's pages and assets (/console/...)
+    console_auth /console sign-in, callback, sign-out (OpenID Connect; the console's own session)
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import logging
 from chalice import Chalice
 
 from chalicelib import logs
-from chalicelib.routes import applicants, console, docs, errors, partners, published, schedule, staff
+from chalicelib.routes import applicants, console, console_auth, docs, errors, partners, published, schedule, staff
 
 logs.configure()
 log = logging.getLogger("app")
@@ -27,5 +28,5 @@ app = Chalice(app_name="community-trigger", configure_logs=False)
 app.log.propagate = True
 
 app.register_middleware(errors.every_error_is_a_problem, "http")
-for blueprint in (applicants, partners, staff, published, schedule, docs, console):
+for blueprint in (applicants, partners, staff, published, schedule, docs, console, console_auth):
     app.register_blueprint(blueprint.bp)

@@ -279,6 +279,71 @@ def _partner_paths(problem: dict[str, Any], today: date) -> dict[str, Any]:
     }
 
 
+def _console_auth_paths(problem: dict[str, Any]) -> dict[str, Any]:
+    """The staff console's sign-in (OpenID Connect, authorization code with PKCE) and session.
+    HTML pages and redirects; the session is a cookie, not the bearer token."""
+    html = HTML
+    redirect = {"headers": {"Location": {"schema": {"type": "string"}}}}
+    cookies = ("The session cookie is `__Host-ct_session` (`ct_session` on http://127.0.0.1 or localhost): "
+               "HttpOnly, SameSite=Lax, Path=/; the session ends after 30 minutes without a request or 8 hours "
+               "after sign-in.")
+    return {
+        "/console/sign-in": {"get": {
+            "operationId": "consoleSignIn", "summary": "Start signing in to the staff console",
+            "description": "Sends the browser to the council's identity provider (authorization code with PKCE "
+                           "S256), with a short-lived signed cookie holding the state, nonce and code verifier. "
+                           "`next` is where to go afterwards: only a path inside /console/ is honoured.",
+            "parameters": [{"name": "next", "in": "query", "required": False,
+                            "description": "The console page to return to, e.g. /console/cases?status=acknowledged",
+                            "schema": {"type": "string"}}],
+            "responses": {"302": {"description": "To the identity provider's sign-in page", **redirect},
+                          "503": {"description": "The identity provider cannot be reached (HTML page)",
+                                  "content": html}}}},
+        "/console/callback": {"get": {
+            "operationId": "consoleSignInCallback", "summary": "Back from the identity provider",
+            "description": "Checks the state against the sign-in cookie, exchanges the code with the code "
+                           "verifier, checks the id_token (signature, issuer, audience, expiry, nonce), reads "
+                           "roles and areas from the same claims as the staff API, starts a session and sends the "
+                           "browser to `next`. " + cookies,
+            "parameters": [
+                {"name": "code", "in": "query", "required": False, "schema": {"type": "string"},
+                 "description": "The provider's one-time authorization code"},
+                {"name": "state", "in": "query", "required": False, "schema": {"type": "string"},
+                 "description": "Must match the sign-in this browser started"},
+                {"name": "error", "in": "query", "required": False, "schema": {"type": "string"},
+                 "description": "Set by the provider when it did not sign the person in"}],
+            "responses": {"303": {"description": "Signed in: to the page asked for", **redirect},
+                          "400": {"description": "Not signed in: the provider refused, the sign-in expired, or "
+                                                 "its answer was not valid (HTML page with a sign-in link)",
+                                  "content": html},
+                          "403": {"description": "Signed in at the provider, but with no role here (HTML page)",
+                                  "content": html},
+                          "503": {"description": "The identity provider cannot be reached (HTML page)",
+                                  "content": html}}}},
+        "/console/sign-out": {"post": {
+            "operationId": "consoleSignOut", "summary": "Sign out of the staff console",
+            "description": "Ends the session on the server (its cookie opens nothing afterwards) and sends the "
+                           "browser to /console/signed-out (same-origin, as the pages' CSP form-action 'self' requires).",
+            "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {
+                "schema": {"type": "object", "properties": {"csrf_token": {"type": "string"}},
+                           "description": "The form in the console's header: the session's CSRF token."}}}},
+            "responses": {"303": {"description": "Signed out", **redirect},
+                          "403": {"description": "The CSRF token is missing or wrong, or the form was posted from "
+                                                 "another site (HTML page)", "content": html},
+                          "415": _unsupported(problem)}}},
+        "/console/signed-out": {"get": {
+            "operationId": "consoleSignedOut", "summary": "You have signed out (HTML page)",
+            "description": "When the identity provider has an end-session page, a link to it signs the person out "
+                           "of their council account too, and the provider sends them back here.",
+            "responses": {"200": {"description": "The page", "content": html}}}},
+        "/console": {"get": {
+            "operationId": "consoleHome", "summary": "The staff console's first page (HTML, needs a session)",
+            "description": "Without a live session: a redirect to sign-in, and back here afterwards. " + cookies,
+            "responses": {"200": {"description": "The page", "content": html},
+                          "303": {"description": "Not signed in: to /console/sign-in?next=...", **redirect}}}},
+    }
+
+
 # Staff routes: (path, method, summary, request model name in staff_schemas or None, roles, extra response codes).
 STAFF_ROUTES = [
     ("/cases", "get", "List my areas' cases (filters: status, due=soon|overdue, area)", None, "spoc", ()),
@@ -779,6 +844,7 @@ def build_spec(today: date, server_url: str | None = None) -> dict[str, Any]:
             **_staff_paths(problem, components, today),
             **_stats_paths(problem),
             **_console_paths(problem),
+            **_console_auth_paths(problem),
             "/openapi.json": {
                 "get": {"operationId": "getOpenApi", "summary": "This document",
                         "responses": {"200": {"description": "OpenAPI 3.1 document",

@@ -21,6 +21,7 @@ from .resources import policies_dir
 if TYPE_CHECKING:
     from .auth import TokenVerifier
     from .casework import CaseWork
+    from .oidc import OidcClient
     from .published import PublishedStats
     from .sweep import Sweep
 
@@ -94,6 +95,15 @@ def verifier() -> "TokenVerifier":
     return verifier_from_environment()
 
 
+@lru_cache(maxsize=1)
+def oidc() -> "OidcClient":
+    """The console's OpenID Connect client (its discovery document is cached inside)."""
+    from .oidc import client_from_environment
+
+    return client_from_environment()
+
+
 def reset() -> None:
-    for cached in (renderer, policies, links, repository, intake, partner_returns, casework, sweep, published, verifier):
+    for cached in (renderer, policies, links, repository, intake, partner_returns, casework, sweep, published, verifier,
+                   oidc):
         getattr(cached, "cache_clear", lambda: None)()  # tests may stand in a plain function

@@ -9,7 +9,9 @@
   (only the missing ones: existing tables and their items are kept);
 - each area's sender address is verified in SES, and the partner-link secret is put in SSM;
 - `chalice local` serves the API;
-- an outbox page shows every email SES was asked to send, and the print queue.
+- an outbox page shows every email SES was asked to send, and the print queue;
+- the development identity provider (infra/dev_issuer.py) under /dev-issuer on the outbox's port:
+  the JWKS for bearer tokens, and an OpenID Connect sign-in page for the staff console.
 
 Every area policy is checked first: an invalid or unlawful one stops start-up, naming the file
 and the field. Ports come from PORT (API, 8000), MOTO_PORT (5000), OUTBOX_PORT (8025),
@@ -368,23 +370,53 @@ def case_link(subject: str) -> str:
 
 class OutboxHandler(BaseHTTPRequestHandler):
     areas: list[str] = []
+    issuer: dev_issuer.DevIssuer = dev_issuer.DevIssuer()
 
     def log_message(self, *args: Any) -> None:  # keep the terminal for the banner
         pass
 
-    def _send(self, status: int, body: str, content_type: str = "text/html; charset=utf-8") -> None:
+    def _send(self, status: int, body: str, content_type: str = "text/html; charset=utf-8",
+              location: str | None = None) -> None:
         data = body.encode()
         self.send_response(status)
+        if location is not None:
+            self.send_header("Location", location)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
         self.send_header("Cache-Control", "no-store")
         self.end_headers()
         self.wfile.write(data)
 
+    def _answer(self, answer: dev_issuer.Answer) -> None:
+        return self._send(answer.status, answer.body, answer.content_type, answer.location)
+
+    def do_POST(self) -> None:  # noqa: N802 - the development issuer's sign-in form and token endpoint
+        from urllib.parse import parse_qs
+
+        path = self.path.split("?")[0].rstrip("/")
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > 65_536:
+            return self._send(413, PAGE.format(title="Too large", body="<p>Too large.</p>"))
+        form = parse_qs(self.rfile.read(length).decode("ascii", "replace"), keep_blank_values=True)
+        if path == "/dev-issuer/authorize":
+            return self._answer(self.issuer.authorize_submit(form))
+        if path == "/dev-issuer/token":
+            return self._answer(self.issuer.token({k: v[-1] for k, v in form.items()}))
+        return self._send(404, PAGE.format(title="Not found", body="<p>Not found.</p>"))
+
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        from urllib.parse import parse_qsl, urlsplit
+
         path = self.path.split("?")[0].rstrip("/") or "/"
+        query = dict(parse_qsl(urlsplit(self.path).query, keep_blank_values=True))
         if path == "/dev-issuer/.well-known/jwks.json":
             return self._send(200, json.dumps(dev_issuer.jwks()), "application/json")
+        if path == "/dev-issuer/.well-known/openid-configuration":
+            return self._send(200, json.dumps(dev_issuer.openid_configuration()), "application/json")
+        if path == "/dev-issuer/authorize":
+            return self._answer(self.issuer.authorize_page(query))
+        if path == "/dev-issuer/end-session":
+            return self._answer(self.issuer.end_session(query))
         if path == "/messages.json":
             return self._send(200, json.dumps(sent_messages(), indent=2), "application/json")
         if path == "/print-queue.json":
@@ -434,6 +466,7 @@ class OutboxHandler(BaseHTTPRequestHandler):
 
 def start_outbox(areas: list[str]) -> ThreadingHTTPServer:
     OutboxHandler.areas = areas
+    OutboxHandler.issuer = dev_issuer.DevIssuer(areas=areas)
     server = ThreadingHTTPServer((HOST, OUTBOX_PORT), OutboxHandler)
     threading.Thread(target=server.serve_forever, daemon=True, name="outbox").start()
     return server
@@ -610,6 +643,7 @@ def run(policies: dict[str, Any], running: Running) -> int:
     say("")
     say("Community Trigger is running locally (no AWS account; DynamoDB Local and moto stand in for AWS).")
     say(f"  Apply online   http://{HOST}:{FORM_PORT}/<area>/   (e.g. http://{HOST}:{FORM_PORT}/derbyshire/)")
+    say(f"  Staff console  {api_url}/console/   (sign in with the development issuer: pick a name, role and areas)")
     say(f"  API            {api_url}   (OpenAPI: {api_url}/openapi.json)")
     say(f"  Emails sent    http://{HOST}:{OUTBOX_PORT}   (JSON: /messages.json; print queue: /print-queue.json;")
     say(f"                 a case as stored: /cases/<reference>)")

@@ -371,9 +371,29 @@ class StatsRecord(Model):
     updated_at = UnicodeAttribute(null=True)
 
 
+class ConsoleSessionRecord(Model):
+    """A signed-in console session. Keyed by the SHA-256 of the cookie's random id, so what is
+    stored cannot be replayed as a cookie. Holds who signed in (as the identity provider said at
+    sign-in) and the session's CSRF secret. DynamoDB deletes it some time after expires_at; the
+    code checks the idle and absolute limits itself."""
+
+    class Meta(_Meta):
+        table_name = _table_name("console-sessions")
+
+    session_hash = UnicodeAttribute(hash_key=True)
+    subject = UnicodeAttribute()
+    name = UnicodeAttribute()
+    roles = UnicodeAttribute()  # space-separated, as Principal.to_context
+    areas = UnicodeAttribute()
+    csrf_secret = UnicodeAttribute()
+    created_at = UnicodeAttribute()  # UTC instants, ISO 8601
+    last_seen = UnicodeAttribute()
+    expires_at = TTLAttribute()  # the earlier of the idle and the absolute end
+
+
 ALL_TABLES: tuple[Type[Model], ...] = (CaseRecord, AuditEvent, LetterRecord, IdempotencyRecord, EqualitiesRecord,
                                        PartnerRequestRecord, PartnerReturnRecord, NoticeRecord, StatsRecord,
-                                       SearchTermRecord)
+                                       SearchTermRecord, ConsoleSessionRecord)
 
 
 def table_suffix(model: Type[Model]) -> str:

@@ -125,11 +125,23 @@ def fuzz_environment(key):
             pytest.MonkeyPatch.context() as patch:
         verifier = TokenVerifier(ISSUER, AUDIENCE, keys=lambda kid: key.public_key())
         patch.setattr(wiring, "verifier", lambda: verifier)
+        patch.setattr(wiring, "oidc", lambda: console_provider(key))
         areas = sorted(wiring.policies())
         with Client(app) as client:
             seeded = _seed(client, london_date(utc_now()), mint("spoc", areas, "Pat SPOC"),
                            mint("appeals", areas, "Opcc Officer"))
         yield seeded
+
+
+def console_provider(key):
+    """The console's identity provider, stood in: discovery answers, every code is refused."""
+    from chalicelib.oidc import OidcClient, OidcSettings
+
+    document = {"issuer": ISSUER, "authorization_endpoint": f"{ISSUER}/authorize", "token_endpoint": f"{ISSUER}/token",
+                "jwks_uri": f"{ISSUER}/keys", "end_session_endpoint": f"{ISSUER}/logout"}
+    return OidcClient(OidcSettings(issuer=ISSUER, client_id="ct-console", discovery_url=f"{ISSUER}/discovery"),
+                      fetch_json=lambda url: document, post=lambda url, fields, headers: (400, {"error": "invalid_grant"}),
+                      keys_for=lambda uri: lambda kid: key.public_key())
 
 
 # Read from the app itself (no AWS needed): what is fuzzed is exactly what GET /openapi.json serves.

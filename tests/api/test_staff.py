@@ -15,8 +15,11 @@ from chalicelib.openapi import example_application, example_on_behalf
 TODAY = date(2026, 12, 21)
 PUBLIC = {("/applications", "POST"), ("/applications", "OPTIONS"), ("/openapi.json", "GET"), ("/partner/{token}", "GET"),
           ("/partner/{token}", "POST"), ("/assets/partner.css", "GET"), ("/stats", "GET"), ("/stats.csv", "GET"),
-          ("/stats/fragment.html", "GET"), ("/stats/widget.js", "GET"), ("/stats/data-return.csv", "GET")}
-# The console's assets: no personal data; its pages check the session cookie themselves.
+          ("/stats/fragment.html", "GET"), ("/stats/widget.js", "GET"), ("/stats/data-return.csv", "GET"),
+          # The staff console: its own session cookie, checked by the pages (tests/api/test_console_auth.py).
+          ("/console", "GET"), ("/console/sign-in", "GET"), ("/console/callback", "GET"),
+          ("/console/sign-out", "POST"), ("/console/signed-out", "GET")}
+# The console's assets: no personal data.
 PUBLIC |= {("/console/assets/{kind}/{name}", "GET")}
 
 
