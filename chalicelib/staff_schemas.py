@@ -219,7 +219,6 @@ _MISSING.update({
     "how": "Say how the application was acknowledged",
     "agency": "Name the agency starting the review",
     "officer": "Name the officer starting the review",
-    "summary": "Describe the anti-social behaviour in a sentence or two",
     "email": "Enter the partner's email address",
     "text": "Enter the note",
     "letters": "Choose at least one letter",

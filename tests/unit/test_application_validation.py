@@ -628,3 +628,13 @@ def test_a_blank_choice_counts_as_unanswered_with_one_message(field):
         validate_application(body, today=date(2026, 12, 21), areas={"hart"})
     assert [e["field"] for e in caught.value.errors] == [path]
     assert caught.value.errors[0]["message"].startswith("Say ")
+
+
+def test_the_staff_schemas_change_no_message_the_applicant_sees():
+    """The staff models add their messages to the tables the application shares; loading them (as every
+    API process does) must not change what an applicant is told. The tests above pass on their own
+    either way, so this imports the staff schemas first."""
+    import chalicelib.staff_schemas  # noqa: F401 - its import is what is tested
+
+    assert errors(set_path(victim_app(), "summary", DELETE)) == [
+        {"field": "summary", "message": "Describe briefly the anti-social behaviour you want reviewed"}]
