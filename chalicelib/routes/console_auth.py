@@ -47,11 +47,13 @@ def page(name: str, *, status: int = 200, session: Any = None, nav: str | None =
 
 
 def problem_page(status: int, title: str, message: str, *, next_path: str = "/console/",
-                 headers: dict[str, Any] | None = None) -> Response:
+                 headers: dict[str, Any] | None = None, session: Any = None, back_path: str | None = None) -> Response:
+    """What went wrong and the way on: back to `back_path` when signed in, else sign in again (and
+    back to `next_path`)."""
     from urllib.parse import urlencode
 
-    return page("problem", status=status, title=title, message=message, headers=headers,
-                sign_in_query=urlencode({"next": next_path}))
+    return page("problem", status=status, title=title, message=message, headers=headers, session=session,
+                back_path=back_path, sign_in_query=urlencode({"next": next_path}))
 
 
 def console_page(view: Callable[..., Any]) -> Callable[..., Any]:

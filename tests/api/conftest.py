@@ -133,3 +133,49 @@ def token(key, wired, clock, monkeypatch):
         return "Bearer " + jwt.encode(claims, signer or key, algorithm="RS256", headers={"kid": "test"})
 
     return mint
+
+
+# ---------------------------------------------------------------- the staff console, signed in
+
+
+class ConsoleUser:
+    """A browser signed in to the console as one person: GETs and form POSTs carry the session
+    cookie, and POSTs the session's CSRF token and the console's Origin, as our own pages do."""
+
+    COOKIE = "__Host-ct_session"  # https://ct.example.test (tests/conftest.py's PUBLIC_API_URL)
+    ORIGIN = "https://ct.example.test"
+
+    def __init__(self, http, session_id: str, csrf: str, principal):
+        self.http, self.session_id, self.csrf, self.principal = http, session_id, csrf, principal
+
+    def get(self, path: str, headers: dict | None = None):
+        return self.http.get(path, headers={"Cookie": f"{self.COOKIE}={self.session_id}", **(headers or {})})
+
+    def post(self, path: str, fields: dict | list | None = None, *, csrf: bool = True, headers: dict | None = None):
+        """fields: a dict, or a list of (name, value) pairs for repeated names (checkboxes)."""
+        from urllib.parse import urlencode
+
+        pairs = list(fields.items()) if isinstance(fields, dict) else list(fields or [])
+        if csrf:
+            pairs.append(("csrf_token", self.csrf))
+        return self.http.post(path, body=urlencode(pairs), headers={
+            "Cookie": f"{self.COOKIE}={self.session_id}", "Content-Type": "application/x-www-form-urlencoded",
+            "Origin": self.ORIGIN, **(headers or {})})
+
+
+@pytest.fixture
+def console_as(client):
+    """console_as("spoc", "derbyshire") -> a ConsoleUser with a fresh console session (no identity
+    provider: the sign-in itself is tests/api/test_console_auth.py's)."""
+    from chalicelib.auth import Principal
+    from chalicelib.console_session import start_session
+
+    def sign_in(roles: str | list[str] = "spoc", areas: str | list[str] = "derbyshire",
+                name: str = "Pat SPOC") -> ConsoleUser:
+        principal = Principal(subject=f"user-{name.split()[0].lower()}", name=name,
+                              roles=frozenset([roles] if isinstance(roles, str) else roles),
+                              areas=frozenset([areas] if isinstance(areas, str) else areas))
+        session_id, session = start_session(principal)
+        return ConsoleUser(client.http, session_id, session.csrf_secret, principal)
+
+    return sign_in

@@ -21,6 +21,9 @@ PUBLIC = {("/applications", "POST"), ("/applications", "OPTIONS"), ("/openapi.js
           ("/console/sign-out", "POST"), ("/console/signed-out", "GET")}
 # The console's assets: no personal data.
 PUBLIC |= {("/console/assets/{kind}/{name}", "GET")}
+# Every other console page is behind the console's own session (no bearer token): which role and
+# area opens each is walked by tests/api/test_console_access.py.
+PUBLIC |= {(path, method) for path, methods in app.routes.items() for method in methods if path.startswith("/console/")}
 
 
 def call(client, method, path, auth=None, body=None, headers=None):

@@ -118,3 +118,36 @@ def stack(tmp_path_factory):
            "banner": "".join(running.output), "process": running.process, "data_dir": running.data_dir,
            "output": running.output}
     running.stop()
+
+
+# ---------------------------------------------------------------- the browser (tests/e2e/browsing.py)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    from .browsing import CHROMIUM
+
+    if CHROMIUM is None:
+        pytest.skip("Chromium is not installed here; .ci/run installs Debian's chromium")
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1000, "height": 900})
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
+def page_without_js(browser):
+    context = browser.new_context(java_script_enabled=False, viewport={"width": 1000, "height": 900})
+    yield context.new_page()
+    context.close()

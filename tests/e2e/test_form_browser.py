@@ -12,46 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from .browsing import ARTIFACTS, CHROMIUM, NO_CHROMIUM, keep, no_axe_violations
 from .conftest import REPO, call
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed here; .ci/run installs Debian's chromium")
-ARTIFACTS = REPO / "test-artifacts"
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason=NO_CHROMIUM)
 TODAY = date.today()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync"])
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1000, "height": 900})
-    yield context.new_page()
-    context.close()
-
-
-@pytest.fixture
-def page_without_js(browser):
-    context = browser.new_context(java_script_enabled=False, viewport={"width": 1000, "height": 900})
-    yield context.new_page()
-    context.close()
-
-
-def no_axe_violations(page, label: str) -> None:
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]}})
-    violations = [(v["id"], [n["target"] for n in v["nodes"]][:3]) for v in results.response["violations"]]
-    assert violations == [], f"{label}: {violations}"
 
 
 def no_axe_violations_without_js(browser, page, label: str) -> None:
@@ -62,11 +27,6 @@ def no_axe_violations_without_js(browser, page, label: str) -> None:
     checker.set_content(page.content())
     no_axe_violations(checker, label)
     checker.close()
-
-
-def keep(page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
 def eid(name: str) -> str:
