@@ -40,7 +40,7 @@ _CSS_URL = re.compile(r"""url\(["']?/console/assets/images/([^"')]+)["']?\)""")
 
 
 def _inputs() -> list[Path]:
-    return sorted(p for p in SOURCES.iterdir() if p.suffix in (".scss", ".js")) + [
+    return sorted(p for p in SOURCES.iterdir() if p.suffix in (".scss", ".js", ".svg")) + [
         REPO / "package-lock.json", Path(__file__).resolve()]
 
 
@@ -111,6 +111,11 @@ def _build_into(work: Path) -> dict:
     write("js", _fingerprint("console", console, ".js"), console, "console.js")
     supported = (SOURCES / "supported.js").read_text()
     write("js", _fingerprint("supported", supported, ".js"), supported, "supported.js")
+
+    # The council's own icon, not GOV.UK's crown: without one the browser asks for /favicon.ico,
+    # which is not a route.
+    icon = (SOURCES / "favicon.svg").read_text()
+    write("images", _fingerprint("favicon", icon, ".svg"), icon, "favicon.svg")
 
     css = compile_css()
     if "GDS Transport" in css or "@font-face" in css:

@@ -62,6 +62,16 @@ def test_every_icon_the_css_uses_is_served_as_svg(client):
         assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
+def test_pages_link_the_councils_own_icon_not_the_crown(client):
+    page = get(client, "/console/signed-out").body.decode()
+    icon = re.search(r'<link rel="icon" type="image/svg\+xml" href="([^"]+)"', page).group(1)
+    response = get(client, icon[icon.index("/console/"):])
+    assert response.status_code == 200 and response.headers["Content-Type"] == "image/svg+xml"
+    scss = (build_console_assets.SOURCES / "console.scss").read_text()
+    brand = re.search(r"^\$council-brand-colour:\s*(#[0-9a-f]{6});", scss, re.M).group(1)
+    assert brand.encode() in response.body and b"crown" not in response.body.lower()
+
+
 def test_console_js_imports_the_fingerprinted_bundles_and_starts_both(client):
     path, response = served(client, "console.js")
     assert response.headers["Content-Type"] == "text/javascript; charset=utf-8"
