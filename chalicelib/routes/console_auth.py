@@ -39,11 +39,29 @@ def page(name: str, *, status: int = 200, session: Any = None, nav: str | None =
     from chalicelib import wiring
     from chalicelib.console_session import csrf_token
 
+    principal = session.principal if session else None
     # The letters' renderer: its Jinja environment has the console's globals (asset_url, console_url).
     html = wiring.renderer().render_console(name, {
-        "principal": session.principal if session else None, "csrf_token": csrf_token(session) if session else "",
-        "nav": nav, "service_name": SERVICE_NAME, **context})
+        "principal": principal, "csrf_token": csrf_token(session) if session else "",
+        "nav": nav, "service_name": SERVICE_NAME, **council_header(principal), **context})
     return Response(body=html, status_code=status, headers={**PAGE_HEADERS, **(headers or {})})
+
+
+def council_header(principal: Any) -> dict[str, Any]:
+    """Whose service it is, for the header: the partnership of the one area a person works in, else
+    the deployment's COUNCIL_NAME (one deployment can serve several areas); and each area's name."""
+    import os
+
+    from chalicelib import wiring
+
+    policies = wiring.policies()
+    names = {area_id: policy.area.name for area_id, policy in policies.items()}
+    council = os.environ.get("COUNCIL_NAME") or ""
+    if principal is not None:
+        mine = [p for a, p in sorted(policies.items()) if principal.covers(a)]
+        if len(mine) == 1:
+            council = mine[0].area.csp_name
+    return {"council_name": council or None, "area_names": names}
 
 
 def problem_page(status: int, title: str, message: str, *, next_path: str = "/console/",

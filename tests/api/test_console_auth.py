@@ -458,3 +458,15 @@ def test_the_console_signs_in_with_the_development_issuer(wired, key, monkeypatc
         assert "Signed in as Sam Admin, admin, all areas" in page.body.decode()
         signed_out = console.http.get("/console/signed-out").body.decode()
         assert f'href="{dev_issuer.issuer_url()}/end-session?' in signed_out
+
+
+def test_the_header_names_the_partnership_of_the_one_area_a_person_works_in(console_as, monkeypatch):
+    def header(page) -> str:
+        return page.body.decode().split('govuk-header__product-name">', 1)[1].split("<", 1)[0]
+
+    assert header(console_as("spoc", "derbyshire").get("/console")) == "Safer Derbyshire"
+    both = console_as("spoc", ["derbyshire", "hart"])
+    assert header(both.get("/console")) == "Community Safety Partnership"
+    assert "Derbyshire, Hart" in both.get("/console").body.decode()  # the identity bar names the areas
+    monkeypatch.setenv("COUNCIL_NAME", "Example District Council")
+    assert header(both.get("/console")) == "Example District Council"
