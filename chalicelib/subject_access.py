@@ -40,7 +40,7 @@ class ExportTooLarge(Exception):
     """The chosen cases hold more than one stored export can: choose fewer cases."""
 
 
-def _admin(principal: Principal) -> None:
+def require_admin(principal: Principal) -> None:
     # Not has_role: that lets an admin act as any role; here only the admin role itself may.
     if "admin" not in principal.roles:
         raise Forbidden("subject access")
@@ -59,7 +59,7 @@ def find(work: CaseWork, principal: Principal, q: str) -> list[dict[str, Any]]:
     """The cases a surname, full name, postcode or reference finds, in every area the admin
     covers. Email addresses and phone numbers are not indexed (the search terms are keyed hashes
     of names and postcodes only), so they cannot be searched. Raises Forbidden, BadQuery."""
-    _admin(principal)
+    require_admin(principal)
     if "@" in q:
         raise BadQuery("Email addresses cannot be searched: search by the person's name or postcode")
     rows = work.case_list(principal, q=q, limit=100)["cases"]
@@ -77,6 +77,8 @@ def _letter_roles(basis: str, role: str) -> set[str]:
 def _gather(work: CaseWork, case: Any, role: str) -> dict[str, Any]:
     from .adapters.tables import EqualitiesRecord
 
+    if case.basis != "on_behalf":
+        role = "victim"  # no separate applicant: someone who applied for themselves, or an agency's review
     application = dict(case.application or {})
     person = application.get(role) or (application.get("victim") if role == "applicant" and case.basis == "victim"
                                        else None)
@@ -121,7 +123,7 @@ def export(work: CaseWork, principal: Principal, chosen: list[tuple[str, str]], 
     case outside their areas), NotFound, ExportTooLarge, Conflict (a case kept changing)."""
     from .adapters.tables import AuditEvent, SubjectAccessExportRecord
 
-    _admin(principal)
+    require_admin(principal)
     now = work.clock()
     cases = []
     for ref, role in chosen:
@@ -140,8 +142,9 @@ def export(work: CaseWork, principal: Principal, chosen: list[tuple[str, str]], 
                               reason=reason, cases=[{"reference": c["reference"], "role": c["role"]} for c in cases],
                               body=packed, expires_at=now + KEEP_FOR).save(
         condition=SubjectAccessExportRecord.export_id.does_not_exist())
-    for ref, role in chosen:
-        _record(work, principal, ref, AuditEvent, detail={"export_id": export_id, "role": role, "reason": reason})
+    for c in cases:
+        _record(work, principal, c["reference"], AuditEvent,
+                detail={"export_id": export_id, "role": c["role"], "reason": reason})
     log.info("subject_access_export", extra={"count": len(cases)})
     return export_id
 
@@ -169,7 +172,7 @@ def read(principal: Principal, export_id: str, now: Any) -> dict[str, Any]:
     """A stored export (an admin only); NotFound once it has expired, even before DynamoDB deletes it."""
     from .adapters.tables import SubjectAccessExportRecord
 
-    _admin(principal)
+    require_admin(principal)
     try:
         record = SubjectAccessExportRecord.get(export_id, consistent_read=True)
     except SubjectAccessExportRecord.DoesNotExist:

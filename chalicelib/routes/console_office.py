@@ -138,7 +138,7 @@ def _queue(principal: Any) -> list[dict[str, Any]]:
 
 @bp.route("/console/print-queue", methods=["GET"])
 @case_page
-def print_queue():
+def print_queue_page():
     session = _session()
     letters = _queue(session.principal)
     params = _params()
@@ -158,7 +158,7 @@ def print_queue_printed():
     session, fields = posted(bp.current_request, allowed=(), multi={"letter"})
     principal = session.principal
     if not principal.has_role("spoc"):
-        raise Forbidden("print queue")  # before the form is read further, as the API
+        raise Forbidden("print queue")  # as the API: refused before the letters are looked at
     # Each box's value is "<reference>/<letter id>", as the API's {"reference", "letter_id"}.
     letters = [dict(zip(("reference", "letter_id"), value.split("/", 1))) if "/" in value
                else {"reference": value, "letter_id": ""} for value in fields["letter"]]
@@ -227,7 +227,7 @@ def _appeals_page(session: Any, *, status: int = 200, errors: list | None = None
 
 @bp.route("/console/appeals", methods=["GET"])
 @case_page
-def appeals():
+def appeals_page():
     return _appeals_page(_session())
 
 
@@ -369,7 +369,7 @@ def subject_access_find():
     from chalicelib.casework import BadQuery
 
     session = _session()
-    subject_access._admin(session.principal)  # noqa: SLF001 - refuse before anything is read
+    subject_access.require_admin(session.principal)  # refused before anything is read
     q = (_params().get("q") or "").strip()
     if "q" not in _params():
         return _sar_page(session)
@@ -390,7 +390,7 @@ def subject_access_export():
     from chalicelib import inputs, subject_access
 
     session, fields = posted(bp.current_request, allowed={"q", "requester", "reason"}, multi={"person"})
-    subject_access._admin(session.principal)  # noqa: SLF001
+    subject_access.require_admin(session.principal)
     q = (fields.get("q") or "").strip()[:100]
     requester, reason = (fields.get("requester") or "").strip(), (fields.get("reason") or "").strip()
     chosen, errors = [], []
@@ -440,7 +440,7 @@ def subject_access_view(export_id):
     as_json = export_id.endswith(".json")
     ident = export_id.removesuffix(".json")
     if not re.fullmatch(r"[A-Za-z0-9_-]{16,40}", ident):
-        subject_access._admin(session.principal)  # noqa: SLF001 - a non-admin learns only that it is refused
+        subject_access.require_admin(session.principal)  # a non-admin learns only that it is refused
         raise NotFound(ident)
     data = subject_access.read(session.principal, ident, wiring.utc_now())
     if as_json:
