@@ -9,6 +9,7 @@ of user, and this file registers them. Keep it thin: importing it is the cold st
     docs        /openapi.json
     console     the staff console's pages and assets (/console/...)
     console_auth /console sign-in, callback, sign-out (OpenID Connect; the console's own session)
+    console_office /console print queue, appeals, reports, subject access requests
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import logging
 from chalice import Chalice
 
 from chalicelib import logs
-from chalicelib.routes import applicants, console, console_auth, docs, errors, partners, published, schedule, staff
+from chalicelib.routes import applicants, console, console_auth, console_office, docs, errors, partners, published, schedule, staff
 
 logs.configure()
 log = logging.getLogger("app")
@@ -28,5 +29,5 @@ app = Chalice(app_name="community-trigger", configure_logs=False)
 app.log.propagate = True
 
 app.register_middleware(errors.every_error_is_a_problem, "http")
-for blueprint in (applicants, partners, staff, published, schedule, docs, console, console_auth):
+for blueprint in (applicants, partners, staff, published, schedule, docs, console, console_auth, console_office):
     app.register_blueprint(blueprint.bp)

@@ -323,8 +323,34 @@ class CaseWork:
             for key in CaseRecord.appeals.query(area_id):
                 case = self.repo.get_case(key.ref)
                 if case is not None:
-                    out.append({"reference": case.ref, "area": area_id, "status": case.status, "appeal": case.appeal})
+                    deadlines = case.deadlines or {}
+                    out.append({"reference": case.ref, "area": area_id, "status": case.status, "appeal": case.appeal,
+                                "appeal_window_closes": case.appeal_window_closes,
+                                "acknowledge_by": (deadlines.get("appeal_acknowledge") or {}).get("due"),
+                                "decide_by": (deadlines.get("appeal_decision") or {}).get("due")})
         return out
+
+    def appealable(self, principal: Principal) -> list[dict[str, Any]]:
+        """Cases whose latest decision can still be appealed (the window open, no appeal open), in
+        the person's areas. Read from the sparse due-checks index, not a scan: a case with an open
+        window carries a check for the day it closes (the sweep's appeal_window_closed), so the
+        cost is the areas' open work, never their history."""
+        from .domain.case import APPEALABLE
+
+        if not principal.has_role("appeals"):
+            raise Forbidden("appeals")
+        today = london_date(self.clock()).isoformat()
+        out = []
+        for area_id in sorted(a for a in self.policies if principal.covers(a)):
+            refs = sorted({key.ref for key in CaseRecord.due_checks.query(area_id)})
+            for case in (CaseRecord.batch_get(refs) if refs else []):
+                if (case.appeal_window_closes and case.appeal_window_closes >= today and not _appeal_open(case.appeal)
+                        and Status(case.status) in APPEALABLE):
+                    against = {Status.THRESHOLD_NOT_MET: "threshold_decision", Status.REJECTED: "rejection"}.get(
+                        Status(case.status), "review_outcome")
+                    out.append({"reference": case.ref, "area": area_id, "status": case.status, "against": against,
+                                "appeal_window_closes": case.appeal_window_closes})
+        return sorted(out, key=lambda c: (c["appeal_window_closes"], c["reference"]))
 
     # ---------------------------------------------------------------- previews
 

@@ -691,6 +691,73 @@ def _stats_paths(problem: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _console_office_paths(problem: dict[str, Any]) -> dict[str, Any]:
+    """The console's office pages (chalicelib/routes/console_office.py): HTML pages and CSV or JSON
+    downloads behind the console's session; forms post URL-encoded with the CSRF token and redirect."""
+    html = HTML
+    redirect = {"headers": {"Location": {"schema": {"type": "string"}}}}
+    refused = {"303": {"description": "Not signed in: to /console/sign-in?next=...", **redirect},
+               "403": {"description": "Not your role or area, or a bad CSRF token (HTML page)", "content": html},
+               "404": {"description": "No such case, letter or export (HTML page)", "content": html}}
+
+    def path_param(name: str, description: str) -> dict[str, Any]:
+        return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}, "description": description}
+
+    def query(name: str, description: str) -> dict[str, Any]:
+        return {"name": name, "in": "query", "required": False, "schema": {"type": "string"}, "description": description}
+
+    def get(op: str, summary: str, params: list | None = None, content: dict | None = None) -> dict[str, Any]:
+        return {"get": {"operationId": op, "summary": summary, "parameters": params or [], "responses": {
+            "200": {"description": "The page or download", "content": content or html},
+            "422": {"description": "Something asked for is not valid (HTML page with the errors)", "content": html},
+            **refused}}}
+
+    def post(op: str, summary: str, fields: dict[str, Any], params: list | None = None) -> dict[str, Any]:
+        return {"post": {"operationId": op, "summary": summary, "parameters": params or [],
+                         "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {
+                             "schema": {"type": "object", "properties": {"csrf_token": {"type": "string"}, **fields}}}}},
+                         "responses": {"303": {"description": "Done: to the page that shows it", **redirect},
+                                       "400": {"description": "The form cannot be read (HTML page)", "content": html},
+                                       "422": {"description": "The form again, with its errors", "content": html},
+                                       "415": _unsupported(problem), **refused}}}
+
+    csv_type = {"text/csv": {"schema": {"type": "string"}}}
+    report = [query("area", "An area id of yours (default: your first)"),
+              query("year", "The first year of the reporting year, e.g. 2026 (default: this one)")]
+    letter = [path_param("ref", "The case reference"), path_param("letter_id", "The letter's id, e.g. 01")]
+    many = {"type": "array", "items": {"type": "string"}}
+    return {
+        "/console/print-queue": get("consolePrintQueue", "Letters waiting to be printed and posted (SPOC)", [
+            query("printed", "After marking: how many were marked (the success banner)"),
+            query("missed", "After marking: how many were no longer in the queue")]),
+        "/console/print-queue/printed": post("consoleMarkPrinted", "Mark the selected letters as printed",
+                                             {"letter": {**many, "description": "<reference>/<letter id>, one per box"}}),
+        "/console/print-queue/{ref}/{letter_id}": {
+            **get("consolePrintLetter", "One letter, print-ready (A4, address in a window-envelope position)", letter),
+            **post("consoleMarkLetterPrinted", "Mark this letter as printed", {}, letter)},
+        "/console/appeals": {
+            **get("consoleAppeals", "Appeals in your areas, and cases that can still be appealed (appeals body)"),
+            **post("consoleLodgeAppealStart", "Lodge an appeal: a case reference, then the appeal step's form",
+                   {"reference": {"type": "string"}})},
+        "/console/reports": get("consoleReports", "Deadlines met and missed, for one area and reporting year", report),
+        "/console/reports/figures.csv": get("consoleFiguresCsv", "The published figures (as /stats.csv)", report,
+                                            csv_type),
+        "/console/reports/data-return.csv": get("consoleDataReturnCsv", "The Home Office data return (as "
+                                                "/stats/data-return.csv)", report, csv_type),
+        "/console/reports/deadlines.csv": get("consoleDeadlinesCsv", "The deadline report as CSV", report, csv_type),
+        "/console/admin/subject-access": {
+            **get("consoleSubjectAccess", "Find a person's cases for a subject access request (admin)",
+                  [query("q", "A surname, full name, postcode or case reference")]),
+            **post("consoleSubjectAccessExport", "Export what is held about the person (kept 30 days)",
+                   {"q": {"type": "string"}, "person": {**many, "description": "<reference>/<victim|applicant>"},
+                    "requester": {"type": "string"}, "reason": {"type": "string"}})},
+        "/console/admin/subject-access/{export_id}": get(
+            "consoleSubjectAccessExportView", "An export as a page, or with .json after the id as a download",
+            [path_param("export_id", "The export's id, optionally followed by .json")],
+            {**html, "application/json": {"schema": {"type": "object"}}}),
+    }
+
+
 def _console_paths(problem: dict[str, Any]) -> dict[str, Any]:
     from .console_assets import CONTENT_TYPES
 
@@ -845,6 +912,7 @@ def build_spec(today: date, server_url: str | None = None) -> dict[str, Any]:
             **_stats_paths(problem),
             **_console_paths(problem),
             **_console_auth_paths(problem),
+            **_console_office_paths(problem),
             "/openapi.json": {
                 "get": {"operationId": "getOpenApi", "summary": "This document",
                         "responses": {"200": {"description": "OpenAPI 3.1 document",

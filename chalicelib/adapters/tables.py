@@ -11,6 +11,7 @@ import os
 from typing import Type
 
 from pynamodb.attributes import (
+    BinaryAttribute,
     BooleanAttribute,
     JSONAttribute,
     ListAttribute,
@@ -391,9 +392,28 @@ class ConsoleSessionRecord(Model):
     expires_at = TTLAttribute()  # the earlier of the idle and the absolute end
 
 
+class SubjectAccessExportRecord(Model):
+    """A subject access export an administrator made: who made it, when, for whom (the requester's
+    name) and why, which cases and roles it covered, and the export itself (gzipped JSON: letters
+    make it long). It holds personal data, so DynamoDB deletes it after 30 days (expires_at); the
+    code refuses it from then on too. Each case it covered has an audit event naming its id."""
+
+    class Meta(_Meta):
+        table_name = _table_name("subject-access-exports")
+
+    export_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute()  # UTC instant, ISO 8601
+    actor = UnicodeAttribute()  # Principal.actor: the administrator's name and subject
+    requester = UnicodeAttribute()  # who asked (the data subject or their representative)
+    reason = UnicodeAttribute()
+    cases = JSONAttribute()  # [{"reference", "role"}]
+    body = BinaryAttribute(legacy_encoding=False)  # gzip of the export's JSON
+    expires_at = TTLAttribute()
+
+
 ALL_TABLES: tuple[Type[Model], ...] = (CaseRecord, AuditEvent, LetterRecord, IdempotencyRecord, EqualitiesRecord,
                                        PartnerRequestRecord, PartnerReturnRecord, NoticeRecord, StatsRecord,
-                                       SearchTermRecord, ConsoleSessionRecord)
+                                       SearchTermRecord, ConsoleSessionRecord, SubjectAccessExportRecord)
 
 
 def table_suffix(model: Type[Model]) -> str:

@@ -6,3 +6,12 @@ import { initAll as initMoj } from './moj-frontend.min.js'
 
 initGovuk()
 initMoj()
+
+// Print buttons (the print queue's letters): a button with data-print prints the page, whose print
+// stylesheet shows only the letter. Hidden until this runs: without JavaScript, the browser's own
+// Print command does the same.
+for (const button of document.querySelectorAll('button[data-print]')) {
+  button.hidden = false
+  button.addEventListener('click', () => window.print())
+  for (const hint of document.querySelectorAll('.ct-print-hint')) hint.hidden = true
+}
