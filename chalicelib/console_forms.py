@@ -159,10 +159,11 @@ STEP_FORMS: dict[str, StepForm] = {f.step: f for f in (
                      ("met", "Yes, the threshold is met"), ("not_met", "No, the threshold is not met"),
                      ("accepted_below_threshold", "It is not met, but a senior officer accepted the case review")),
                        missing="Select whether the threshold is met"),
-                 _line("senior_officer", "Name of the senior officer who accepted it"),
+                 _line("senior_officer", "Senior officer who accepted it below the threshold",
+                       hint="Only if the case review was accepted below the threshold"),
                  _long("reasons", "Reasons for the decision", hint="These are sent to the applicant"),
-                 Field("meeting", "group", "Has the case review meeting been arranged?", fields=_meeting_fields(),
-                       switch="meeting_arranged", hint="If it has, the letter gives its date, time and place"),
+                 Field("meeting", "group", "The case review meeting", fields=_meeting_fields(),
+                       switch="meeting_arranged", hint="If it has been arranged, the letter gives its date, time and place"),
              )),
     StepForm("meeting", "MeetingIn", "Arrange the case review meeting", method="schedule_meeting",
              steps=("schedule_meeting",), fields=_meeting_fields()),
@@ -585,7 +586,10 @@ def views(form: StepForm, values: dict[str, str], errors: list[dict[str, Any]] =
         elif f.kind == "group":
             out["fields"] = {s.name: view(s, f"{name}.{s.name}") for s in f.fields}
             if f.switch:
-                out["switch"] = view(Field(f.switch, "bool", f.label, hint=f.hint, options=YES_NO), f.switch)
+                # A checkbox, not yes/no radios: GOV.UK's conditional reveal sets aria-expanded on the
+                # input it opens from, which ARIA allows on a checkbox but not on a radio (axe).
+                out["switch"] = view(Field(f.switch, "check", f.label, hint=f.hint, options=(
+                    ("yes", "The meeting has been arranged"),)), f.switch)
         elif f.kind == "check":
             out["value"] = [values[name]] if values.get(name) else []
         else:
