@@ -555,6 +555,11 @@ class CaseWork:
                                   assessment_meeting=None,
                                   extra={"agency_review": {"agency": data.agency, "reasons": data.reasons,
                                                            "meeting_due": meeting_due}})
+        if _PREVIEW.get():  # the victim's letter, rendered; no case is made and nothing is sent
+            return {"reference": ref, "step": "open_agency_review", "status": case.status, "letters": [
+                {"to": l.recipient_role, "step": l.step, "channel": l.channel, "to_email": l.to_email,
+                 "subject": l.subject, "html": date_posted(l.html, today), "text": date_posted(l.text, today)}
+                for l in letters]}
         audit = AuditEvent(ref, 1, at=iso(now), actor=principal.actor, action="open_agency_review", from_status=None,
                            to_status=case.status, detail={"agency": data.agency, "channel": "agency"})
         counts = CountChange(policy.id, reporting_year_of(today, policy.area.reporting_year),

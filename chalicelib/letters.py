@@ -152,8 +152,9 @@ class LetterRenderer:
 
     def render_console(self, name: str, context: dict[str, Any]) -> str:
         """A staff console page (templates/console/<name>.html.j2, extending console/_layout.html.j2);
-        `asset_url` and `console_url` are globals (chalicelib.console_assets)."""
-        if not re.fullmatch(r"[a-z0-9_]+", name):
+        `asset_url` and `console_url` are globals (chalicelib.console_assets). One folder level is
+        allowed ("steps/outcome"), so a part's pages can live together."""
+        if not re.fullmatch(r"[a-z0-9_]+(?:/[a-z0-9_]+)?", name):
             raise ValueError(f"bad console page name {name!r}")
         return self._env.get_template(f"console/{name}.html.j2").render(context)
 

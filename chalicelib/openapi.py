@@ -778,6 +778,49 @@ def _console_paths(problem: dict[str, Any]) -> dict[str, Any]:
             "404": {"description": "No such file", "content": problem}}}}}
 
 
+def _console_steps_paths(problem: dict[str, Any]) -> dict[str, Any]:
+    """The console's step forms (chalicelib/routes/console_steps.py): HTML pages and form posts that
+    validate as the staff API's steps do, preview their letters, and take the step on Send."""
+    redirect = {"headers": {"Location": {"schema": {"type": "string"}}}}
+    page = {"description": "The page", "content": HTML}
+    refused = {"303": {"description": "Not signed in: to /console/sign-in?next=...", **redirect},
+               "403": {"description": "Not your role or area, or the form's CSRF token is missing or wrong "
+                                      "(HTML page)", "content": HTML},
+               "404": {"description": "No such case, step or action (HTML page)", "content": HTML},
+               "409": {"description": "Not allowed in the case's present state, or the case has moved on since "
+                                      "the form was loaded: nothing was saved (HTML page)", "content": HTML}}
+    form = {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
+        "type": "object", "description": "The step's fields, named by the staff API's paths (meeting.date.day, "
+        "actions[2].agency), with csrf_token, version (the case version the form was loaded at) and action: "
+        "preview, confirm, change, add_row or add_row:<list>.", "additionalProperties": {"type": "string"}}}}}
+    posted = {"200": {"description": "The letters to check before sending (preview), or the form again "
+                                     "(change, add_row)", "content": HTML},
+              "303": {"description": "Sent (confirm): to /console/cases/{ref}?done=<step>, or signed out: to "
+                                     "sign-in", **redirect},
+              "400": {"description": "A field the form does not have, or no case version (HTML page)",
+                      "content": HTML},
+              "403": refused["403"], "404": refused["404"], "409": refused["409"],
+              "415": _unsupported(problem),
+              "422": {"description": "The form again with its errors (the staff API's validation)", "content": HTML}}
+    ref = {"name": "ref", "in": "path", "required": True, "schema": {"type": "string"}, "example": "CT-7K3M-Q9PX"}
+
+    def pair(op: str, summary: str, params: list[dict[str, Any]]) -> dict[str, Any]:
+        return {"get": {"operationId": f"console{op}Form", "summary": f"{summary} (HTML form)", "parameters": params,
+                        "responses": {"200": page, **refused}},
+                "post": {"operationId": f"console{op}Post", "summary": f"{summary}: preview, confirm or change",
+                         "parameters": params, "requestBody": form, "responses": posted}}
+
+    return {
+        "/console/cases/{ref}/steps/{step}": pair("Step", "A step of a case", [ref, {
+            "name": "step", "in": "path", "required": True, "schema": {"type": "string", "enum": [
+                "consent", "acknowledgement", "threshold-decision", "meeting", "draft-plan", "outcome", "close",
+                "withdraw", "reject", "appeal", "appeal-acknowledgement", "appeal-decision"]}}]),
+        "/console/cases/{ref}/actions/{action_id}": pair("ActionUpdate", "Update one action of the plan", [ref, {
+            "name": "action_id", "in": "path", "required": True, "schema": {"type": "string"}, "example": "A1"}]),
+        "/console/agency-reviews/new": pair("AgencyReview", "An agency starts a case review", []),
+    }
+
+
 def _field_error_schema() -> dict[str, Any]:
     return {
         "type": "object",
@@ -913,6 +956,7 @@ def build_spec(today: date, server_url: str | None = None) -> dict[str, Any]:
             **_console_paths(problem),
             **_console_auth_paths(problem),
             **_console_office_paths(problem),
+            **_console_steps_paths(problem),
             "/openapi.json": {
                 "get": {"operationId": "getOpenApi", "summary": "This document",
                         "responses": {"200": {"description": "OpenAPI 3.1 document",
