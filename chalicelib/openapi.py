@@ -504,7 +504,8 @@ STAFF_OK = {
                                              "next_steps": {"type": "array", "items": {"type": "string"}},
                                              "application": {"type": ["object", "null"]},
                                              "partner_requests": {"type": "array"}, "letters": {"type": "array"},
-                                             "timeline": {"type": "array"}, "notices": {"type": "array"}}},
+                                             "timeline": {"type": "array"}, "notices": {"type": "array"},
+                                             "views": {"type": "array"}}},
     ("/cases/{ref}/letters/{letter_id}/printed", "post"): {"type": "object", "properties": {
         "reference": {"type": "string"}, "letter_id": {"type": "string"}, "status": {"const": "printed"}}},
     ("/cases/{ref}/partner-requests/{request_id}/revoke", "post"): {"type": "object", "properties": {
