@@ -20,6 +20,7 @@ from chalicelib.console_web import FORM, case_page
 
 bp = Blueprint(__name__)
 
+PAGE_SIZE = 25  # rows on a page of "My cases"
 CSV_CAP = 10_000
 CSV_PAGE = 100
 
@@ -52,6 +53,7 @@ def _today() -> Any:
 def _list_page(session: Any, *, filters: dict, errors: list, rows: list, next_href: str | None,
                status: int = 200) -> Response:
     from chalicelib import console_views as views
+    from chalicelib.console_assets import console_url
     from chalicelib.domain.case import Status
     from chalicelib.routes.console_auth import page
 
@@ -61,7 +63,9 @@ def _list_page(session: Any, *, filters: dict, errors: list, rows: list, next_hr
                 summary=views.summary_errors(errors), rows=rows, next_href=next_href,
                 statuses=[(s.value, views.status_tag(s.value)["text"]) for s in Status],
                 my_areas=[(a, names[a]) for a in mine], due_options=list(views.DUE_FILTERS.items()),
-                selected=views.selected_filters(filters, names), clear_href=views.list_query({"q": filters.get("q")}),
+                selected=[{**c, "items": [{**i, "href": console_url("/console/cases") + i["href"]} for i in c["items"]]}
+                          for c in views.selected_filters(filters, names)],
+                clear_href=views.list_query({"q": filters.get("q")}),
                 csv_href=views.list_query(filters), first_href=views.list_query(filters) if filters.get("cursor") else None,
                 csv_cap=CSV_CAP)
 
@@ -99,7 +103,7 @@ def my_cases():
     if errors:
         return _list_page(session, filters=filters, errors=errors, rows=[], next_href=None, status=400)
     try:
-        found = _read_list(session.principal, filters, limit=25, cursor=filters["cursor"])
+        found = _read_list(session.principal, filters, limit=PAGE_SIZE, cursor=filters["cursor"])
     except _QueryRefused as exc:
         return _list_page(session, filters=filters, errors=exc.errors, rows=[], next_href=None, status=400)
     nxt = found.get("next_cursor")
