@@ -203,14 +203,15 @@ def a_letter(ref, letter_id):
     session = require_session(_request())
     ref, letter_id = inputs.reference(ref), inputs.item_id(letter_id, "letter_id")
     letter = views.letter_view(wiring.casework().letter(session.principal, ref, letter_id))
-    _, names, _ = _areas(session.principal)
+    _, names, council = _areas(session.principal)
     headers = {}
     if letter["style_hash"]:
         # The letter is shown in a sandboxed frame (srcdoc), which takes this page's policy: its
         # own stylesheet, by hash, is the only inline style allowed.
         headers["Content-Security-Policy"] = PAGE_HEADERS["Content-Security-Policy"].replace(
             "style-src 'self'", f"style-src 'self' {letter['style_hash']}")
-    return page("letter", session=session, nav="cases", area_names=names, letter=letter, headers=headers)
+    return page("letter", session=session, nav="cases", area_names=names, council_name=council, letter=letter,
+                headers=headers)
 
 
 # ---------------------------------------------------------------- notes
