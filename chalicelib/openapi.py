@@ -279,6 +279,12 @@ def _partner_paths(problem: dict[str, Any], today: date) -> dict[str, Any]:
     }
 
 
+def _console_cases_paths(problem: dict[str, Any]) -> dict[str, Any]:
+    from .routes.console_cases import openapi_paths  # the case pages document themselves
+
+    return openapi_paths(problem, HTML, _unsupported(problem))
+
+
 def _console_auth_paths(problem: dict[str, Any]) -> dict[str, Any]:
     """The staff console's sign-in (OpenID Connect, authorization code with PKCE) and session.
     HTML pages and redirects; the session is a cookie, not the bearer token."""
@@ -846,6 +852,7 @@ def build_spec(today: date, server_url: str | None = None) -> dict[str, Any]:
             **_stats_paths(problem),
             **_console_paths(problem),
             **_console_auth_paths(problem),
+            **_console_cases_paths(problem),
             "/openapi.json": {
                 "get": {"operationId": "getOpenApi", "summary": "This document",
                         "responses": {"200": {"description": "OpenAPI 3.1 document",

@@ -351,3 +351,71 @@ def address_form(ref, request_id):
 @case_page
 def add_partner_address(ref, request_id):
     return _partner_action(ref, request_id, "address")
+
+
+# ---------------------------------------------------------------- /openapi.json
+
+
+def openapi_paths(problem: dict[str, Any], html: dict[str, Any], unsupported: dict[str, Any]) -> dict[str, Any]:
+    """These pages in /openapi.json (chalicelib/openapi.py): HTML for a signed-in browser session."""
+    redirect = {"headers": {"Location": {"schema": {"type": "string"}}}}
+    signed_out = {"description": "Not signed in: to /console/sign-in?next=... (and back afterwards)", **redirect}
+    refusals = {
+        "400": {"description": "A query or form that cannot be used: the page with the error summary", "content": html},
+        "403": {"description": "Not your role or area, or (a form) the CSRF token is wrong (HTML page)", "content": html},
+        "404": {"description": "No such case, letter or request (HTML page)", "content": html},
+        "409": {"description": "The case has moved on: nothing was done (HTML page)", "content": html},
+        "413": {"description": "The form is too large (HTML page)", "content": html},
+        "503": {"description": "The store is busy: try again (HTML page)", "content": html},
+    }
+
+    def path(name: str, description: str) -> dict[str, Any]:
+        return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}, "description": description}
+
+    def query(name: str, description: str) -> dict[str, Any]:
+        return {"name": name, "in": "query", "required": False, "schema": {"type": "string"}, "description": description}
+
+    ref = path("ref", "The case reference, e.g. CT-AB12-CD34")
+    request_id = path("request_id", "The partner request's id, e.g. P01")
+    filters = [query("status", "One case status (awaiting_consent, acknowledged, ...)"),
+               query("area", "One of your areas"), query("due", "overdue or soon"),
+               query("q", "A case reference, a surname or full name, or a postcode (at most 100 characters)"),
+               query("cursor", "The next page's cursor, from the page before (same filters)")]
+
+    def get(op: str, summary: str, params: list, extra: str = "") -> dict[str, Any]:
+        return {"get": {"operationId": op, "summary": summary, "description": "An HTML page for a console session. " + extra,
+                        "parameters": params, "responses": {"200": {"description": "The page", "content": html},
+                                                            "303": signed_out, **refusals}}}
+
+    def post(op: str, summary: str, params: list, fields: dict[str, Any]) -> dict[str, Any]:
+        return {"post": {"operationId": op, "summary": summary,
+                         "description": "A console form (post-redirect-get): on success a 303 to the case page with "
+                                        "?done=<what>; with errors, the form again (422).",
+                         "parameters": params,
+                         "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
+                             "type": "object", "properties": {"csrf_token": {"type": "string"}, **fields}}}}},
+                         "responses": {"303": {"description": "Done (to the case), or not signed in (to sign-in)", **redirect},
+                                       "415": unsupported, "422": {"description": "The form again, with the errors",
+                                                                   "content": html}, **refusals}}}
+
+    partner = "/console/cases/{ref}/partner-requests/{request_id}"
+    due_parts = {f"due_on.{p}": {"type": "string"} for p in ("day", "month", "year")}
+    return {
+        "/console/cases": get("consoleMyCases", "My cases: filters, search and paging", filters,
+                              "Overdue first, then due soon, then by next deadline."),
+        "/console/cases.csv": {"get": {**get("consoleMyCasesCsv", "My cases as CSV", filters[:4])["get"],
+                                       "responses": {"200": {"description": f"Every matching case (at most {CSV_CAP:,})",
+                                                             "content": {"text/csv": {"schema": {"type": "string"}}}},
+                                                     "303": signed_out, **refusals}}},
+        "/console/cases/{ref}": get("consoleCase", "A case", [ref, query("done", "What was just done: a success banner")]),
+        "/console/cases/{ref}/letters/{letter_id}": get("consoleLetter", "A letter as its recipient saw it",
+                                                         [ref, path("letter_id", "The letter's id, e.g. 01")]),
+        "/console/cases/{ref}/notes": post("consoleAddNote", "Add a staff note", [ref], {"text": {"type": "string"}}),
+        f"{partner}/resend": post("consoleResendPartnerRequest", "Send a partner request again", [ref, request_id], {}),
+        f"{partner}/revoke": post("consoleRevokePartnerLink", "Stop a partner's link working", [ref, request_id], {}),
+        f"{partner}/reissue": {**get("consoleReissueForm", "A new link for a partner: the form", [ref, request_id]),
+                               **post("consoleReissuePartnerLink", "Send a partner a new link", [ref, request_id], due_parts)},
+        f"{partner}/address": {**get("consoleAddressForm", "A partner's email address: the form", [ref, request_id]),
+                               **post("consoleAddPartnerAddress", "Give a partner's email address and send the request",
+                                      [ref, request_id], {"email": {"type": "string"}})},
+    }
