@@ -513,3 +513,19 @@ def test_signed_out_goes_to_sign_in_and_back(client, ready):
                          headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert r.status_code == 303
     assert not [e for e in AuditEvent.query(ref) if e.action == "add_note"]
+
+
+def test_the_views_table_is_everywhere_the_tables_are_listed_with_least_privilege():
+    from pathlib import Path
+
+    from chalicelib.adapters.tables import ALL_TABLES
+
+    repo = Path(__file__).resolve().parents[2]
+    assert CaseViewRecord in ALL_TABLES  # so moto, the local stack and the template create it
+    resources = json.loads((repo / "infra" / "resources.json").read_text())["Resources"]
+    table = resources["CaseViewsTable"]["Properties"]
+    assert table["TableName"] == {"Fn::Sub": "${AWS::StackName}-case-views"}
+    assert [k["AttributeName"] for k in table["KeySchema"]] == ["ref", "viewed"]
+    policy = json.loads((repo / ".chalice" / "policy-dev.json").read_text())
+    statement = next(s for s in policy["Statement"] if "case-views" in json.dumps(s["Resource"]))
+    assert sorted(statement["Action"]) == ["dynamodb:DescribeTable", "dynamodb:PutItem", "dynamodb:Query"]
