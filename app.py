@@ -18,7 +18,7 @@ import logging
 from chalice import Chalice
 
 from chalicelib import logs
-from chalicelib.routes import applicants, console, console_auth, console_office, console_steps, docs, errors, partners, published, schedule, staff
+from chalicelib.routes import applicants, console, console_auth, console_cases, console_office, console_steps, docs, errors, partners, published, schedule, staff
 
 logs.configure()
 log = logging.getLogger("app")
@@ -29,5 +29,5 @@ app = Chalice(app_name="community-trigger", configure_logs=False)
 app.log.propagate = True
 
 app.register_middleware(errors.every_error_is_a_problem, "http")
-for blueprint in (applicants, partners, staff, published, schedule, docs, console, console_auth, console_office, console_steps):
+for blueprint in (applicants, partners, staff, published, schedule, docs, console, console_auth, console_cases, console_office, console_steps):
     app.register_blueprint(blueprint.bp)

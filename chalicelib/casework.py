@@ -257,8 +257,13 @@ class CaseWork:
                                                  "to": end.isoformat()},
                 "deadlines": counts, "overdue_now": overdue, "generated_on": today.isoformat()}
 
+    def _viewed(self, principal: Principal, ref: str, what: str) -> None:
+        """Every look at a case is in its record of views: who, when, what (after the access check)."""
+        self.repo.record_view(ref, at=iso(self.clock()), subject=principal.subject, actor=principal.actor, what=what)
+
     def detail(self, principal: Principal, ref: str) -> dict[str, Any]:
         case, policy = self._load(principal, ref, "spoc", "appeals")
+        self._viewed(principal, ref, "case")
         returns = self.repo.latest_returns(ref)
         audit = self.repo.audit(ref)
         return {
@@ -285,6 +290,8 @@ class CaseWork:
                       if e.action == "add_note"],
             # What the scheduled sweep did: reminders, missed-deadline alerts, chasers, escalations.
             "notices": [{"at": n.at, "kind": n.kind, "key": n.key, "detail": n.detail} for n in self.repo.notices(ref)],
+            # Who looked at the case and its letters lately (this view included), newest first.
+            "views": [{"at": v.at, "by": v.actor, "what": v.what} for v in self.repo.recent_views(ref)],
         }
 
     def letter(self, principal: Principal, ref: str, letter_id: str) -> dict[str, Any]:
@@ -295,6 +302,7 @@ class CaseWork:
             letter = LetterRecord.get(ref, letter_id, consistent_read=True)
         except LetterRecord.DoesNotExist:
             raise NotFound(f"{ref} letter {letter_id}") from None
+        self._viewed(principal, ref, f"letter:{letter.letter_id}")
         today = london_date(self.clock())
         return {"reference": ref, "letter_id": letter.letter_id, "to": letter.recipient_role, "step": letter.step,
                 "channel": letter.channel, "to_email": letter.to_email, "status": letter.status,

@@ -279,6 +279,12 @@ def _partner_paths(problem: dict[str, Any], today: date) -> dict[str, Any]:
     }
 
 
+def _console_cases_paths(problem: dict[str, Any]) -> dict[str, Any]:
+    from .routes.console_cases import openapi_paths  # the case pages document themselves
+
+    return openapi_paths(problem, HTML, _unsupported(problem))
+
+
 def _console_auth_paths(problem: dict[str, Any]) -> dict[str, Any]:
     """The staff console's sign-in (OpenID Connect, authorization code with PKCE) and session.
     HTML pages and redirects; the session is a cookie, not the bearer token."""
@@ -504,7 +510,8 @@ STAFF_OK = {
                                              "next_steps": {"type": "array", "items": {"type": "string"}},
                                              "application": {"type": ["object", "null"]},
                                              "partner_requests": {"type": "array"}, "letters": {"type": "array"},
-                                             "timeline": {"type": "array"}, "notices": {"type": "array"}}},
+                                             "timeline": {"type": "array"}, "notices": {"type": "array"},
+                                             "views": {"type": "array"}}},
     ("/cases/{ref}/letters/{letter_id}/printed", "post"): {"type": "object", "properties": {
         "reference": {"type": "string"}, "letter_id": {"type": "string"}, "status": {"const": "printed"}}},
     ("/cases/{ref}/partner-requests/{request_id}/revoke", "post"): {"type": "object", "properties": {
@@ -955,6 +962,7 @@ def build_spec(today: date, server_url: str | None = None) -> dict[str, Any]:
             **_stats_paths(problem),
             **_console_paths(problem),
             **_console_auth_paths(problem),
+            **_console_cases_paths(problem),
             **_console_office_paths(problem),
             **_console_steps_paths(problem),
             "/openapi.json": {

@@ -17,6 +17,7 @@ from .limits import SizedTransactWrite as TransactWrite  # refuses oversize item
 from .tables import (
     AuditEvent,
     CaseRecord,
+    CaseViewRecord,
     EqualitiesRecord,
     IdempotencyRecord,
     LetterRecord,
@@ -353,6 +354,14 @@ class CaseRepository:
             return PartnerRequestRecord.get(ref, request_id, consistent_read=True)
         except DoesNotExist:
             return None
+
+    def record_view(self, ref: str, *, at: str, subject: str, actor: str, what: str) -> None:
+        """Who looked at the case (or one of its letters) and when: one PutItem, no read."""
+        CaseViewRecord(ref, f"{at}#{subject}#{what}", at=at, actor=actor, what=what).save()
+
+    def recent_views(self, ref: str, limit: int = 20) -> list[CaseViewRecord]:
+        """The latest views of the case, newest first: one query of at most `limit` items."""
+        return list(CaseViewRecord.query(ref, scan_index_forward=False, limit=limit, consistent_read=True))
 
     def requests(self, ref: str) -> list[PartnerRequestRecord]:
         return list(PartnerRequestRecord.query(ref, consistent_read=True))

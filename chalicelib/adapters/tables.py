@@ -411,9 +411,26 @@ class SubjectAccessExportRecord(Model):
     expires_at = TTLAttribute()
 
 
+class CaseViewRecord(Model):
+    """Who looked at a case, and when: one item for each view of a case or one of its letters, by
+    the console or the staff API (CaseWork.detail and CaseWork.letter write it, one PutItem).
+    The case page shows the latest; a complaint or subject access request can be answered from
+    it. Kept as long as the case's audit trail: no expiry."""
+
+    class Meta(_Meta):
+        table_name = _table_name("case-views")
+
+    ref = UnicodeAttribute(hash_key=True)
+    viewed = UnicodeAttribute(range_key=True)  # "<at>#<subject>#<what>": in time order
+    at = UnicodeAttribute()  # UTC instant, ISO 8601 (as the audit trail's)
+    actor = UnicodeAttribute()  # as the audit trail names people: "Pat SPOC (user-pat)"
+    what = UnicodeAttribute()  # "case" | "letter:<letter id>"
+
+
 ALL_TABLES: tuple[Type[Model], ...] = (CaseRecord, AuditEvent, LetterRecord, IdempotencyRecord, EqualitiesRecord,
                                        PartnerRequestRecord, PartnerReturnRecord, NoticeRecord, StatsRecord,
-                                       SearchTermRecord, ConsoleSessionRecord, SubjectAccessExportRecord)
+                                       SearchTermRecord, ConsoleSessionRecord, SubjectAccessExportRecord,
+                                       CaseViewRecord)
 
 
 def table_suffix(model: Type[Model]) -> str:
