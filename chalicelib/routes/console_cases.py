@@ -309,11 +309,13 @@ def _reissue_body(fields: dict) -> dict:
 
 
 def _partner_get(ref: str, request_id: str, action: str) -> Response:
-    from chalicelib import inputs
+    from chalicelib import inputs, wiring
     from chalicelib.console_session import require_session
 
     session = require_session(_request())
     ref, request_id = inputs.reference(ref), inputs.item_id(request_id, "request_id")
+    # The form is for whoever may send it (the SPOC): the appeals body is refused it, as its POST is.
+    wiring.casework().check_access(session.principal, ref, "spoc")
     return _partner_form(session, ref, request_id, action)
 
 

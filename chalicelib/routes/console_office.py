@@ -183,6 +183,9 @@ def _print_letter_page(ref: str, letter_id: str, *, status: int = 200, errors: l
 
     ref, letter_id = inputs.reference(ref), inputs.item_id(letter_id, "letter_id")
     session = _session()
+    # The print room is the SPOC's (as the queue and "mark printed" are): the appeals body reads
+    # a case's letters from the case page.
+    _work().check_access(session.principal, ref, "spoc")
     letter = _work().letter(session.principal, ref, letter_id)
     return page("print_letter", status=status, session=session, nav="print", letter=letter,
                 body=letter_body(letter["html"]), errors=errors or [], **_frame(session))
