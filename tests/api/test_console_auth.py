@@ -470,3 +470,17 @@ def test_the_header_names_the_partnership_of_the_one_area_a_person_works_in(cons
     assert "Derbyshire, Hart" in both.get("/console").body.decode()  # the identity bar names the areas
     monkeypatch.setenv("COUNCIL_NAME", "Example District Council")
     assert header(both.get("/console")) == "Example District Council"
+
+
+@pytest.mark.parametrize("roles, shown, hidden", [
+    ("spoc", ["/console/cases", "/console/print-queue", "/console/agency-reviews/new", "/console/reports"],
+     ["/console/appeals", "/console/admin/subject-access"]),
+    ("appeals", ["/console/appeals", "/console/reports"], ["/console/cases\"", "/console/print-queue", "/console/admin/"]),
+    ("admin", ["/console/cases", "/console/appeals", "/console/admin/subject-access"], []),
+])
+def test_the_start_page_links_to_the_work_a_persons_roles_open(console_as, roles, shown, hidden):
+    main = console_as(roles, "derbyshire").get("/console").body.decode().split('id="main-content"', 1)[1]
+    for path in shown:
+        assert f'href="/api{path}"' in main, path
+    for path in hidden:
+        assert f'href="/api{path}' not in main, path
