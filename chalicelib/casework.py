@@ -107,6 +107,14 @@ def _appeal_open(appeal: dict[str, Any] | None) -> bool:
     return bool(appeal and appeal.get("status") in ("lodged", "acknowledged"))
 
 
+def _appeal_allowed(appeal: dict[str, Any] | None) -> bool:
+    """Whether the case's latest decision can still be appealed, as far as its appeals go: one
+    appeal per decision. None yet, or the last one upheld (its decision was replaced by a new
+    one, with a window of its own). An appeal decided not upheld ends the process for that
+    decision: the appeals body's decision is the last word (the Ombudsman's complaint routes remain)."""
+    return not appeal or appeal.get("status") == "upheld"
+
+
 def open_deadlines(case_deadlines: dict[str, Any] | None, status: str,
                    appeal: dict[str, Any] | None) -> list[tuple[str, date]]:
     """The deadlines the case still waits for in its present state (a withdrawn case's threshold
@@ -352,7 +360,7 @@ class CaseWork:
         for area_id in sorted(a for a in self.policies if principal.covers(a)):
             refs = sorted({key.ref for key in CaseRecord.due_checks.query(area_id)})
             for case in (CaseRecord.batch_get(refs) if refs else []):
-                if (case.appeal_window_closes and case.appeal_window_closes >= today and not _appeal_open(case.appeal)
+                if (case.appeal_window_closes and case.appeal_window_closes >= today and _appeal_allowed(case.appeal)
                         and Status(case.status) in APPEALABLE):
                     against = {Status.THRESHOLD_NOT_MET: "threshold_decision", Status.REJECTED: "rejection"}.get(
                         Status(case.status), "review_outcome")
@@ -815,8 +823,11 @@ class CaseWork:
 
     def lodge_appeal(self, principal: Principal, ref: str, data: AppealIn, version: int | None) -> dict[str, Any]:
         def change(case: CaseRecord, policy: Policy, today: date) -> Change:
-            if case.appeal and case.appeal.get("status") in ("lodged", "acknowledged"):
+            if _appeal_open(case.appeal):
                 raise Conflict("An appeal is already open for this case", case.status, case.version)
+            if not _appeal_allowed(case.appeal):
+                raise Conflict("This decision has already been appealed and the appeal was not upheld", case.status,
+                               case.version)
             expected = {Status.THRESHOLD_NOT_MET: "threshold_decision", Status.REJECTED: "rejection"}.get(
                 Status(case.status), "review_outcome")
             if data.against != expected:

@@ -204,6 +204,24 @@ def test_not_met_then_an_appeal_is_lodged_acknowledged_and_upheld(client, token,
     assert case.deadlines["appeal_decision"]["due"] == "2027-02-08"  # 20 working days from 11 January
 
 
+def test_a_decision_appealed_and_not_upheld_cannot_be_appealed_again(client, token, clock):
+    spoc, appeals = token("spoc", "derbyshire"), token("appeals", "derbyshire")
+    ref = apply(client, example_application(TODAY))
+    call(client, "POST", f"/cases/{ref}/threshold-decision", spoc, {"decision": "not_met", "reasons": "Too few reports."})
+    appeal = {"against": "threshold_decision", "lodged_on": "2026-12-21", "grounds": "Reports were missed."}
+    assert call(client, "POST", f"/cases/{ref}/appeal", appeals, appeal).status_code == 200
+    assert call(client, "POST", f"/cases/{ref}/appeal-decision", appeals,
+                {"upheld": False, "reasons": "All the reports were counted."}).status_code == 200
+    # Still inside the 28 days, but that decision has had its appeal: the appeals body's word is the last.
+    r = call(client, "POST", f"/cases/{ref}/appeal", appeals, {**appeal, "grounds": "Trying again."})
+    assert r.status_code == 409 and "not upheld" in r.json_body["title"]
+    from chalicelib import wiring
+    from chalicelib.auth import Principal
+
+    body = Principal(subject="u", name="Opcc", roles=frozenset({"appeals"}), areas=frozenset({"derbyshire"}))
+    assert ref not in [c["reference"] for c in wiring.casework().appealable(body)]
+
+
 def test_an_appeal_outside_the_window_is_refused(client, token, clock):
     spoc, appeals = token("spoc", "derbyshire"), token("appeals", "derbyshire")
     ref = apply(client, example_application(TODAY))
