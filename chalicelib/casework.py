@@ -994,10 +994,15 @@ class CaseWork:
         return {"letters": results}
 
     def revoke_partner_link(self, principal: Principal, ref: str, request_id: str) -> dict[str, Any]:
-        self._load(principal, ref, "spoc")
-        request = self.repo.get_request(ref, request_id)
-        if request is None:
-            raise NotFound(f"{ref} request {request_id}")
-        self.repo.revoke_link(request)
+        """Stop a partner's link working (sent to the wrong person, say), in the case's timeline."""
+
+        def change(case: CaseRecord, policy: Policy, today: date) -> Change:
+            request = self.repo.get_request(ref, request_id)
+            if request is None:
+                raise NotFound(f"{ref} request {request_id}")
+            request.status = "revoked"
+            return Change([], {}, {"request": request_id, "partner": request.partner_name}, [], [request])
+
+        self._apply(principal, ref, "revoke_partner_link", ("spoc",), None, change)
         log.info("partner_link_revoked", extra={"ref": ref, "step": request_id})
         return {"reference": ref, "request_id": request_id, "status": "revoked"}

@@ -119,6 +119,7 @@ AUDIT_LABELS = {
     "reissue_partner_link": "New link sent to a partner",
     "add_partner_address": "Partner's address added and request sent",
     "add_note": "Note added",
+    "revoke_partner_link": "A partner's link stopped working (revoked)",
     "lodge_appeal": "Appeal lodged",
     "acknowledge_appeal": "Appeal acknowledged",
     "decide_appeal_not_upheld": "Appeal not upheld",

@@ -63,6 +63,8 @@ STEPS: dict[str, tuple[frozenset[Status | None], Status | None]] = {
     "add_partner_address": (frozenset({S.ACKNOWLEDGED}), None),
     # A staff note, in the case's audit trail, at any stage (partners never see notes).
     "add_note": (frozenset(Status), None),
+    # A link sent to the wrong person must be stoppable whatever the case's state.
+    "revoke_partner_link": (frozenset(Status), None),
     "lodge_appeal": (APPEALABLE, None),
     "acknowledge_appeal": (APPEALABLE, None),
     "decide_appeal_not_upheld": (APPEALABLE, None),

@@ -360,6 +360,7 @@ def test_send_again_revoke_and_a_new_link(client, console_as, ready):
     assert r.status_code == 303 and r.headers["Location"].endswith("?done=revoke#partner-requests")
     assert PartnerRequestRecord.get(ref, "P03").status == "revoked"
     page = user.get(f"/console/cases/{ref}")
+    assert "link stopped working (revoked)" in text_of(page)  # in the timeline, with who did it
     assert f"/partner-requests/P03/resend" not in page.body.decode()  # a revoked link is not sent again...
     assert f"/partner-requests/P03/reissue" in page.body.decode()  # ...but can be replaced
 
