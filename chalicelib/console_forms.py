@@ -345,15 +345,24 @@ def date_parts_problem(day: str, month: str, year: str) -> tuple[str, list[str]]
     return None
 
 
-def _date_value(values: dict[str, str], path: str, posted: Posted) -> str | None:
-    day, month, year = (values.get(f"{path}.{p}", "").strip() for p in DATE_PARTS)
+def date_value(values: dict[str, Any], path: str) -> tuple[str | None, tuple[str, list[str]] | None]:
+    """A GOV.UK date input's three boxes (<path>.day/.month/.year) as the API's one ISO field, and
+    what is wrong with the boxes: (None, None) when none is typed. Boxes that are not a date are
+    sent as typed, so the API's model refuses them with its own message."""
+    day, month, year = (str(values.get(f"{path}.{p}", "")).strip() for p in DATE_PARTS)
     if not (day or month or year):
-        return None
+        return None, None
     problem = date_parts_problem(day, month, year)
     if problem is None:
-        return f"{int(year):04d}-{int(month):02d}-{int(day):02d}"
-    posted.date_problems[path] = problem
-    return f"{year}-{month}-{day}"  # not a date: the model refuses it, the form says why (form_errors)
+        return f"{int(year):04d}-{int(month):02d}-{int(day):02d}", None
+    return f"{year}-{month}-{day}", problem
+
+
+def _date_value(values: dict[str, str], path: str, posted: Posted) -> str | None:
+    value, problem = date_value(values, path)
+    if problem is not None:
+        posted.date_problems[path] = problem  # the form names the wrong box (form_errors)
+    return value
 
 
 def _convert(fields: Iterable[Field], values: dict[str, str], prefix: str, posted: Posted) -> dict[str, Any]:

@@ -297,15 +297,12 @@ def _partner_action(ref: str, request_id: str, action: str) -> Response:
 
 
 def _reissue_body(fields: dict) -> dict:
-    """The date input's three boxes as the API's one field: none typed is no new date; digits are
-    a date (checked by the same model as the API); anything else is sent as typed, so the same
-    validation names it."""
-    parts = [str(fields.get(f"due_on.{p}", "")).strip() for p in ("year", "month", "day")]
-    if not any(parts):
-        return {}
-    if all(p.isdigit() and p.isascii() for p in parts) and len(parts[0]) == 4:
-        return {"due_on": f"{int(parts[0]):04d}-{int(parts[1]):02d}-{int(parts[2]):02d}"}
-    return {"due_on": "-".join(parts)}
+    """The date input's three boxes as the API's one field (none typed: no new date), read as the
+    step forms read theirs, so the same model names what is wrong."""
+    from chalicelib.console_forms import date_value
+
+    value, _ = date_value(fields, "due_on")
+    return {} if value is None else {"due_on": value}
 
 
 def _partner_get(ref: str, request_id: str, action: str) -> Response:
