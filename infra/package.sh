@@ -6,6 +6,12 @@
 # with the staff console's built assets (build/console-assets/, rebuilt first if its inputs changed)
 # as chalicelib/_bundle/console-assets/.
 # The tables and environment come from infra/resources.json (built from the PynamoDB models).
+# chalice zips every dependency whole (it has no way to leave one out), so the zip is then slimmed
+# by infra/slim_package.py to what the functions import: boto3, botocore, s3transfer, jmespath and
+# urllib3 come from the Lambda python3.11 runtime (boto3/botocore are the runtime's; our code needs
+# only DynamoDB, SES SendEmail and SSM GetParameter, older than the runtime's oldest documented SDK,
+# boto3 1.27.1 / botocore 1.30.1; requirements.txt keeps them pinned for the tests), `holidays` is
+# cut to the United Kingdom and tzdata to Europe/London and UTC. It prints the sizes before and after.
 #
 #   infra/package.sh [OUT_DIR]    -> OUT_DIR/deployment.zip and OUT_DIR/sam.json (default build/package)
 set -euo pipefail
@@ -35,4 +41,5 @@ find "$work" -name __pycache__ -type d -prune -exec rm -rf {} +
 # The same check the Lambda runs at start-up, before anything is shipped.
 (cd "$work" && "$repo/.venv/bin/python" -c "from chalicelib import wiring; print(f'policies ok: {sorted(wiring.policies())}')")
 (cd "$work" && "$chalice" package --stage "$stage" --merge-template "$repo/infra/resources.json" "$out")
+(cd "$repo" && "$repo/.venv/bin/python" -m infra.slim_package "$out/deployment.zip")
 echo "packaged: $out/deployment.zip and $out/sam.json"
