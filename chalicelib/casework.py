@@ -24,7 +24,7 @@ from .domain.deadlines import deadline_current
 from .domain.policy import Policy
 from .domain.stats import reporting_year_of, step_appends, step_counts, working_days_to_decision, year_bounds
 from .letters import LetterRenderer, date_posted
-from .outbox import Person, compose_letters, deliver
+from .outbox import Person, compose_letters
 from .partner_links import new_nonce
 from .partner_returns import plan_requests_for, request_emails, request_records
 from .staff_schemas import (
@@ -161,9 +161,7 @@ class CaseWork:
     policies: dict[str, Policy]
     renderer: LetterRenderer
     repo: CaseRepository
-    mailer: Any
     clock: Callable[[], datetime]
-    link_for: Callable[[LetterRecord], str] | None = None
     # The secret the search terms are hashed with and cursors signed with (the partner-link secret).
     secret: Callable[[], bytes] = field(default=default_secret)
     _ready: set[str] = field(default_factory=set, repr=False)  # areas whose older cases are backfilled
@@ -420,8 +418,6 @@ class CaseWork:
             raise Conflict("Someone else changed the case at the same time; reload it and try again",
                            current.status if current else from_status.value, current.version if current else None) from exc
         log.info("case_step", extra={"ref": ref, "area": case.area, "step": step, "status": case.status})
-        deliver(letters + [i for i in done.extra_items if isinstance(i, LetterRecord)], policy=policy,
-                mailer=self.mailer, repo=self.repo, now=self.clock(), link_for=self.link_for)
         return {"reference": ref, "status": case.status, "version": case.version,
                 "letters": [{"to": l.recipient_role, "step": l.step, "channel": l.channel, "status": l.status}
                             for l in letters]}
@@ -583,7 +579,6 @@ class CaseWork:
         self.repo.create_staff_case(case=case, audit=audit, letters=letters, counts=counts,
                                     terms=term_records(self.secret(), ref, policy.id, application))
         log.info("case_step", extra={"ref": ref, "area": policy.id, "step": "open_agency_review", "status": case.status})
-        deliver(letters, policy=policy, mailer=self.mailer, repo=self.repo, now=self.clock(), link_for=self.link_for)
         return {"reference": ref, "status": case.status, "version": case.version,
                 "letters": [{"to": l.recipient_role, "step": l.step, "channel": l.channel, "status": l.status}
                             for l in letters]}

@@ -1,7 +1,8 @@
 """Use case: an application arrives (online form, or staff typing in a phone/paper one).
 
 request -> validate -> plan (state, deadlines, letters) -> pre-assess -> one transaction
-(case + audit + letters + equalities + idempotency) -> deliver letters -> answer.
+(case + audit + letters + equalities + idempotency) -> answer. The letters are sent afterwards,
+from the letters table's stream: the applicant waits for no email.
 """
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Callable
 
-from .adapters.mailer import Mailer
 from .adapters.repository import CaseRepository, CountChange, Created, IdempotencyKey, NewCase
 from .adapters.tables import AuditEvent, CaseRecord, EqualitiesRecord, LetterRecord, PartnerRequestRecord
 from .case_index import default_secret, term_records
@@ -24,7 +24,7 @@ from .domain.reference import new_reference
 from .domain.stats import reporting_year_of, step_counts
 from .domain.threshold import Assessment, Report, assess
 from .letters import LetterRenderer
-from .outbox import Person, compose_letters, deliver, working_email
+from .outbox import Person, compose_letters, working_email
 from .partner_returns import complainant_ids, matter_history, plan_requests_for, request_emails, request_records
 from .schemas import ApplicationIn, validate_application
 
@@ -63,10 +63,8 @@ class Intake:
     policies: dict[str, Policy]
     renderer: LetterRenderer
     repo: CaseRepository
-    mailer: Mailer
     clock: Callable[[], datetime]
     make_reference: Callable[[], str] = new_reference
-    link_for: Callable[[Any], str] | None = None  # signs partner links when their emails are sent
     secret: Callable[[], bytes] = default_secret  # the search terms' key (see chalicelib.case_index)
 
     def submit(self, body: Any, *, idempotency_header: str | None, channel: str = "online",
@@ -137,9 +135,7 @@ class Intake:
             return created
         log.info("application_received", extra={"ref": created.case.ref, "area": policy.id,
                                                  "status": created.case.status, "pre_assessment": assessment.result})
-        deliver(created.letters, policy=policy, mailer=self.mailer, repo=self.repo, now=self.clock(),
-                link_for=self.link_for)
-        return created
+        return created  # the letters go out from the table's stream (chalicelib.outbox.LetterSender)
 
     def _spoc_email(self, ref: str, policy: Policy, plan: IntakePlan, assessment: Assessment,
                     requests: list[PartnerRequestRecord], today: date, now: datetime, letter_id: int) -> LetterRecord:

@@ -9,7 +9,7 @@ import sys
 # Extra fields that may be logged; anything else passed in `extra` is dropped.
 ALLOWED_FIELDS = frozenset({
     "ref", "area", "status", "step", "letter", "error", "retry_at", "pre_assessment",
-    "method", "path", "status_code", "duration_ms", "error_type", "count",
+    "method", "path", "status_code", "duration_ms", "error_type", "count", "failed",
 })
 _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None)).keys()) | {"message", "asctime"}
 

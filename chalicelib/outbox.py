@@ -1,11 +1,24 @@
-"""The outbox: letters are rendered and stored with the state change that causes them, then
-delivered. Email goes through SES; an applicant who asked for post gets a printable letter in
-the area's print queue. A failed send leaves the letter pending and due for retry, so nothing
-is lost if SES or the Lambda fails between the write and the send."""
+"""The outbox: letters are rendered and stored with the state change that causes them, in the same
+transaction, and the request answers; sending happens afterwards. Email goes through SES; an
+applicant who asked for post gets a printable letter in the area's print queue.
+
+Who sends: the letters table's DynamoDB Stream invokes `LetterSender.send_stream_records` with each
+new letter (in AWS the `letter_sender` function; under `make run` a poller of DynamoDB Local's
+stream calls the same method). Each letter is claimed before it is sent (a conditional write that
+moves its due time to the end of a lease), so two senders never both send it. A failed send leaves
+the letter pending with a later due time (exponential backoff); the `letter_retry` schedule sends
+what is due again, and after MAX_LETTER_ATTEMPTS the letter is marked failed and the SPOC told (the
+dead-letter record). A new letter is due for the retry only STREAM_GRACE after it was stored: the
+schedule is the safety net for a stream that did not deliver, not a second sender racing it.
+
+Exactly once, as far as SES allows: a sender that dies after its claim and before SES took the
+email leaves the letter to be sent when the lease (SEND_LEASE) ends, once. One that dies after SES
+took it and before recording that can cause one duplicate after the lease; nothing can close that
+gap, since SES has no idempotency key."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Callable, Iterable
 
@@ -23,6 +36,9 @@ RETRY_BASE = timedelta(minutes=5)
 RETRY_MAX = timedelta(hours=6)
 # A sender that dies mid-send leaves its claim; the letter is due again when the lease ends.
 SEND_LEASE = timedelta(minutes=2)
+# A stored letter becomes due for the retry schedule this long after it was stored, if the stream
+# has not sent it by then (it normally does within a second).
+STREAM_GRACE = timedelta(minutes=2)
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -114,8 +130,8 @@ def compose_letters(*, plans: Iterable[LetterPlan], policy: Policy, renderer: Le
             attempts=0, created_at=created,
         )
         if channel == "email":
-            # Due for delivery at once: if this process dies before sending, the sweep finds it.
-            record.retry_area, record.retry_at = policy.id, created
+            # The stream sends it; if it has not within the grace, the retry schedule does.
+            record.retry_area, record.retry_at = policy.id, iso(now + STREAM_GRACE)
         else:
             record.print_area = policy.id
         records.append(record)
@@ -134,7 +150,7 @@ def working_email(*, ref: str, letter_id: str, policy: Policy, step: str, role: 
     return LetterRecord(
         ref, letter_id, area=policy.id, step=step, template=rendered.template, recipient_role=role,
         channel="email", to_email=to, subject=rendered.subject, html=rendered.html, text=rendered.text,
-        status="pending", attempts=0, created_at=created, retry_area=policy.id, retry_at=created,
+        status="pending", attempts=0, created_at=created, retry_area=policy.id, retry_at=iso(now + STREAM_GRACE),
         link_request_id=link_request_id,
     )
 
@@ -169,3 +185,62 @@ def deliver(letters: Iterable[LetterRecord], *, policy: Policy, mailer: Mailer, 
         if repo.mark_sent(letter, provider_id, iso(now)):
             letter.status = "sent"
         log.info("letter_sent", extra={"ref": letter.ref, "letter": letter.letter_id, "step": letter.step})
+
+
+@dataclass
+class StreamReport:
+    sent: int = 0
+    skipped: int = 0
+    failed: list[str] = field(default_factory=list)  # sequence numbers to be delivered again
+
+    def batch_failures(self) -> dict[str, list[dict[str, str]]]:
+        """The answer Lambda's ReportBatchItemFailures reads: the stream is read again from the
+        first failed record (and the letters sent before it are skipped then: already sent)."""
+        return {"batchItemFailures": [{"itemIdentifier": n} for n in self.failed]}
+
+
+@dataclass
+class LetterSender:
+    """Sends the letters the stream reports as stored. Only INSERTs of pending emails are sent; a
+    change to a letter (its claim, its sending, a retry) is itself a stream record and ignored."""
+
+    policies: dict[str, Policy]
+    mailer: Mailer
+    repo: CaseRepository
+    clock: Callable[[], datetime]
+    link_for: LinkFor | None = None
+
+    def send_stream_records(self, records: Iterable[dict[str, Any]]) -> StreamReport:
+        report = StreamReport()
+        for record in records:
+            sequence = (record.get("dynamodb") or {}).get("SequenceNumber", "")
+            if report.failed:  # after a failure, later records wait too (the stream's order)
+                report.failed.append(sequence)
+                continue
+            letter = letter_from_stream(record)
+            if letter is None or letter.area not in self.policies:
+                report.skipped += 1
+                continue
+            try:
+                deliver([letter], policy=self.policies[letter.area], mailer=self.mailer, repo=self.repo,
+                        now=self.clock(), link_for=self.link_for)
+            except Exception as exc:  # noqa: BLE001 - storage unreachable: the stream tries again
+                log.warning("letter_stream_failed", extra={"ref": letter.ref, "letter": letter.letter_id,
+                                                           "error": type(exc).__name__})
+                report.failed.append(sequence)
+                continue
+            report.sent += letter.status == "sent"
+        return report
+
+
+def letter_from_stream(record: dict[str, Any]) -> LetterRecord | None:
+    """The letter a stream record stores, if it is a new email waiting to be sent."""
+    if record.get("eventName") != "INSERT":
+        return None
+    image = (record.get("dynamodb") or {}).get("NewImage")
+    if not image:
+        return None
+    letter = LetterRecord.from_raw_data(image)
+    if letter.status != "pending" or letter.channel != "email" or not letter.to_email:
+        return None
+    return letter

@@ -24,7 +24,7 @@ from .domain.policy import Policy
 from .domain.threshold import Assessment, Report, assess
 from .domain.threshold import _person as person_key  # the rule's own name comparison
 from .letters import LetterRenderer
-from .outbox import LINK_PLACEHOLDER, Person, compose_letters, deliver, working_email
+from .outbox import LINK_PLACEHOLDER, Person, compose_letters, working_email
 from .partner_links import LinkRefused, LinkSigner, hashes_match, new_nonce, token_hash
 from .schemas import PartnerReturnIn, validate_return
 
@@ -319,7 +319,6 @@ class PartnerReturns:
     policies: dict[str, Policy]
     renderer: LetterRenderer
     repo: CaseRepository
-    mailer: Any
     links: Links
     clock: Callable[[], datetime]
     css_url: str = "/assets/partner.css"
@@ -464,8 +463,6 @@ class PartnerReturns:
                                    "assessment_before": before, "assessment_after": assessment.result})
         self.repo.store_return(case=case, request=request, record=record, audit=audit, letters=letters)
         log.info("partner_return_stored", extra={"ref": case.ref, "area": policy.id, "status": assessment.result})
-        if letters:
-            deliver(letters, policy=policy, mailer=self.mailer, repo=self.repo, now=self.clock())
         return Stored(case.ref, request.request_id, version, record.submitted_at)
 
     def _information_complete_update(self, case: CaseRecord, policy: Policy, now: datetime,

@@ -3,9 +3,10 @@
 For each area it reads only what is due: cases through the sparse `due-checks` index (keyed by
 the next time each needs looking at) and letters through the sparse `retry-due` index. For each
 due effect it claims the effect's key with a conditional write, in the same transaction as the
-email it causes, then sends; a second sweep at the same time, or a sweep run again after dying
-midway, finds the claim and does nothing twice. Emails stored but not sent are delivered by the
-letter retry, which claims each letter before sending it.
+email it causes (sent from the letters table's stream, as every letter is); a second sweep at the
+same time, or a sweep run again after dying midway, finds the claim and does nothing twice. Emails
+SES did not take, or the stream did not send, are sent again by the letter retry (`retry_letters`,
+also on its own five-minute schedule), which claims each letter before sending it.
 """
 from __future__ import annotations
 
@@ -105,7 +106,6 @@ class Sweep:
         if not self.repo.claim_notice(notice, letters, case_version=case.version):
             return False
         log.info("sweep_effect", extra={"ref": case.ref, "area": case.area, "step": effect.kind})
-        deliver(letters, policy=policy, mailer=self.mailer, repo=self.repo, now=now, link_for=self.link_for)
         return True
 
     def _emails_for(self, case: CaseRecord, requests: list[PartnerRequestRecord], policy: Policy, effect: Effect,
@@ -141,6 +141,13 @@ class Sweep:
 
     # ---------------------------------------------------------------- letters SES did not take
 
+    def retry_all(self, now: datetime) -> SweepReport:
+        """Only the letters due again, in every area (the five-minute letter_retry schedule)."""
+        report = SweepReport()
+        for area, policy in sorted(self.policies.items()):
+            self.retry_letters(area, policy, now, report)
+        return report
+
     def retry_letters(self, area: str, policy: Policy, now: datetime, report: SweepReport) -> None:
         for letter in LetterRecord.retry_due.query(area, LetterRecord.retry_at <= iso(now)):
             if (letter.attempts or 0) >= MAX_LETTER_ATTEMPTS:
@@ -161,5 +168,4 @@ class Sweep:
         email = working_email(ref=letter.ref, letter_id=notice_letter_id(key), policy=policy, step="letter_failed",
                               role="spoc", to=policy.contacts.spoc_email, rendered=rendered, now=now)
         notice = NoticeRecord(letter.ref, key, kind="letter_failed", at=iso(now), detail={"letter": letter.letter_id})
-        if self.repo.claim_notice(notice, [email]):
-            deliver([email], policy=policy, mailer=self.mailer, repo=self.repo, now=now)
+        self.repo.claim_notice(notice, [email])  # sent from the stream, like every letter

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from .auth import TokenVerifier
     from .casework import CaseWork
     from .oidc import OidcClient
+    from .outbox import LetterSender
     from .published import PublishedStats
     from .sweep import Sweep
 
@@ -55,22 +56,19 @@ def repository() -> CaseRepository:
 
 @lru_cache(maxsize=1)
 def intake() -> Intake:
-    return Intake(policies=policies(), renderer=renderer(), repo=repository(), mailer=SesMailer(), clock=utc_now,
-                  link_for=link_for_letter(links(), repository()))
+    return Intake(policies=policies(), renderer=renderer(), repo=repository(), clock=utc_now)
 
 
 @lru_cache(maxsize=1)
 def partner_returns() -> PartnerReturns:
-    return PartnerReturns(policies=policies(), renderer=renderer(), repo=repository(), mailer=SesMailer(),
-                          links=links(), clock=utc_now)
+    return PartnerReturns(policies=policies(), renderer=renderer(), repo=repository(), links=links(), clock=utc_now)
 
 
 @lru_cache(maxsize=1)
 def casework() -> "CaseWork":
     from .casework import CaseWork
 
-    return CaseWork(policies=policies(), renderer=renderer(), repo=repository(), mailer=SesMailer(), clock=utc_now,
-                    link_for=link_for_letter(links(), repository()))
+    return CaseWork(policies=policies(), renderer=renderer(), repo=repository(), clock=utc_now)
 
 
 @lru_cache(maxsize=1)
@@ -79,6 +77,15 @@ def sweep() -> "Sweep":
 
     return Sweep(policies=policies(), renderer=renderer(), repo=repository(), mailer=SesMailer(),
                  link_for=link_for_letter(links(), repository()))
+
+
+@lru_cache(maxsize=1)
+def sender() -> "LetterSender":
+    """Sends the letters the letters table's stream reports as stored (and signs partner links)."""
+    from .outbox import LetterSender
+
+    return LetterSender(policies=policies(), mailer=SesMailer(), repo=repository(), clock=utc_now,
+                        link_for=link_for_letter(links(), repository()))
 
 
 @lru_cache(maxsize=1)
@@ -104,6 +111,6 @@ def oidc() -> "OidcClient":
 
 
 def reset() -> None:
-    for cached in (renderer, policies, links, repository, intake, partner_returns, casework, sweep, published, verifier,
-                   oidc):
+    for cached in (renderer, policies, links, repository, intake, partner_returns, casework, sweep, sender, published,
+                   verifier, oidc):
         getattr(cached, "cache_clear", lambda: None)()  # tests may stand in a plain function

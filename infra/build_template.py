@@ -15,7 +15,13 @@ from chalicelib.adapters.tables import ALL_TABLES, table_suffix
 
 OUT = Path(__file__).resolve().parent / "resources.json"
 # The Lambda functions chalice generates; each gets the table prefix.
-FUNCTIONS = ("APIHandler", "StaffAuth", "DeadlineSweep")
+FUNCTIONS = ("APIHandler", "StaffAuth", "DeadlineSweep", "LetterSender", "LetterRetry")
+# chalicelib/routes/letters.py: the letter sender reads the letters table's stream. Chalice writes
+# the decorator's placeholder ARN; the stream exists only with the table, so it is set here.
+STREAM_FUNCTION, STREAM_EVENT, STREAM_TABLE = "LetterSender", "LetterSenderDynamodbEventSource", "LettersTable"
+# Records the sender could not handle after the retries (storage down for hours) are kept here for
+# 14 days, with the letters themselves still pending in the table for the retry schedule.
+DEAD_LETTERS = "LetterStreamDeadLetterQueue"
 
 # The staff identity provider (Amazon Cognito or Microsoft Entra ID), given when the stack is deployed.
 PARAMETERS = {
@@ -66,6 +72,9 @@ def table_resource(model: Any) -> dict[str, Any]:
             {"IndexName": index["index_name"], "KeySchema": _keys(index["key_schema"]), "Projection": index["projection"]}
             for index in sorted(schema["global_secondary_indexes"], key=lambda i: i["index_name"])
         ]
+    stream = getattr(model.Meta, "stream_view_type", None)
+    if stream:
+        props["StreamSpecification"] = {"StreamViewType": stream}
     ttl = model._ttl_attribute()  # noqa: SLF001
     if ttl is not None:
         props["TimeToLiveSpecification"] = {"AttributeName": ttl.attr_name, "Enabled": True}
@@ -96,6 +105,18 @@ def build() -> dict[str, Any]:
     }
     for function in FUNCTIONS:
         resources[function] = {"Properties": {"Environment": {"Variables": variables}}}
+    resources[STREAM_FUNCTION]["Properties"]["Events"] = {STREAM_EVENT: {"Type": "DynamoDB", "Properties": {
+        "Stream": {"Fn::GetAtt": [STREAM_TABLE, "StreamArn"]},
+        # A batch that fails is split to find the one record at fault; each record is tried a bounded
+        # number of times (the letters stay pending for the retry schedule) and then recorded here.
+        "FunctionResponseTypes": ["ReportBatchItemFailures"],
+        "BisectBatchOnFunctionError": True,
+        "MaximumRetryAttempts": 10,
+        "MaximumRecordAgeInSeconds": 3600,
+        "DestinationConfig": {"OnFailure": {"Type": "SQS", "Destination": {"Fn::GetAtt": [DEAD_LETTERS, "Arn"]}}},
+    }}}
+    resources[DEAD_LETTERS] = {"Type": "AWS::SQS::Queue", "Properties": {
+        "MessageRetentionPeriod": 1_209_600, "SqsManagedSseEnabled": True}}
     return {"Parameters": PARAMETERS, "Resources": resources}
 
 

@@ -9,6 +9,8 @@
   (only the missing ones: existing tables and their items are kept);
 - each area's sender address is verified in SES, and the partner-link secret is put in SSM;
 - `chalice local` serves the API;
+- letters are sent from the letters table's stream (DynamoDB Local's, read here as Lambda reads it in
+  AWS, calling the same handler) and retried on a timer standing in for the `letter_retry` schedule;
 - an outbox page shows every email SES was asked to send, and the print queue;
 - the development identity provider (infra/dev_issuer.py) under /dev-issuer on the outbox's port:
   the JWKS for bearer tokens, and an OpenID Connect sign-in page for the staff console.
@@ -239,6 +241,7 @@ def provision(policies: dict[str, Any]) -> None:
             model.create_table(wait=True)
         else:
             add_missing_indexes(dynamodb, model)
+            add_missing_stream(dynamodb, model)
     ses = boto3.client("ses", region_name=REGION)
     for policy in policies.values():
         ses.verify_email_identity(EmailAddress=policy.contacts.sender_email)
@@ -249,6 +252,15 @@ def provision(policies: dict[str, Any]) -> None:
     from chalicelib.case_index import backfill
 
     backfill(policies, partner_link_secret().encode())
+
+
+def add_missing_stream(dynamodb: Any, model: Any) -> None:
+    """A table kept from a run before it had a stream (the letters table) gets it."""
+    wanted = getattr(model.Meta, "stream_view_type", None)
+    table = model.Meta.table_name
+    if wanted and not dynamodb.describe_table(TableName=table)["Table"].get("StreamSpecification", {}).get("StreamEnabled"):
+        say(f"Adding a stream to {table} (kept from an earlier run).")
+        dynamodb.update_table(TableName=table, StreamSpecification={"StreamEnabled": True, "StreamViewType": wanted})
 
 
 def add_missing_indexes(dynamodb: Any, model: Any) -> None:
@@ -536,6 +548,114 @@ def start_sweep_timer() -> threading.Event:
     return stop
 
 
+STREAM_POLL = float(os.environ.get("STREAM_POLL", "0.25"))  # seconds between reads of the letters stream
+RETRY_EVERY = int(os.environ.get("RETRY_EVERY", "30"))  # seconds; the letter retry (every 5 minutes in AWS)
+
+
+def lambda_records(records: list[dict[str, Any]], stream_arn: str) -> list[dict[str, Any]]:
+    """GetRecords' records as Lambda hands them to a function: the time as epoch seconds, the ARN."""
+    out = []
+    for record in records:
+        dynamodb = dict(record["dynamodb"])
+        when = dynamodb.get("ApproximateCreationDateTime")
+        dynamodb["ApproximateCreationDateTime"] = when.timestamp() if hasattr(when, "timestamp") else (when or 0)
+        out.append({**record, "dynamodb": dynamodb, "eventSourceARN": stream_arn, "awsRegion": REGION})
+    return out
+
+
+def start_letter_stream() -> threading.Event:
+    """`chalice local` never runs stream handlers: this reads the letters table's stream from DynamoDB
+    Local, as Lambda's event source mapping does in AWS, and calls the same `letter_sender` handler
+    with the same event. Each shard is read from its oldest record on start (letters stored while the
+    stack was stopped are sent; ones already sent are skipped by their claim), in order; a batch the
+    handler reports as failed is read again from the failed record."""
+    import boto3
+
+    from chalicelib.adapters.tables import LetterRecord
+    from chalicelib.routes.letters import letter_sender
+
+    stop = threading.Event()
+    endpoint = AWS_ENV["AWS_ENDPOINT_URL_DYNAMODB"]
+    dynamodb = boto3.client("dynamodb", region_name=REGION, endpoint_url=endpoint)
+    streams = boto3.client("dynamodbstreams", region_name=REGION, endpoint_url=endpoint)
+    arn = dynamodb.describe_table(TableName=LetterRecord.Meta.table_name)["Table"]["LatestStreamArn"]
+
+    def iterator(shard_id: str, after: str | None) -> str:
+        """Where to read a shard from: after the last record handled, else its oldest record."""
+        position = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": after} if after else \
+            {"ShardIteratorType": "TRIM_HORIZON"}
+        return streams.get_shard_iterator(StreamArn=arn, ShardId=shard_id, **position)["ShardIterator"]
+
+    def loop() -> None:
+        iterators: dict[str, str | None] = {}  # None: to be (re)opened from `handled`
+        handled: dict[str, str] = {}  # the last sequence number sent (or skipped) in each shard
+        finished: set[str] = set()
+        last_listed = 0.0
+        while not stop.is_set():
+            if time.monotonic() - last_listed > 5 or not iterators:  # new shards appear as the stream rolls
+                last_listed = time.monotonic()
+                try:
+                    for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
+                        if shard["ShardId"] not in iterators and shard["ShardId"] not in finished:
+                            iterators[shard["ShardId"]] = None
+                except Exception as exc:  # noqa: BLE001 - DynamoDB Local busy: try again
+                    print(f"letter stream: {type(exc).__name__}", file=sys.stderr, flush=True)
+            for shard_id in list(iterators):
+                try:
+                    page = streams.get_records(ShardIterator=iterators[shard_id] or iterator(shard_id, handled.get(shard_id)),
+                                               Limit=100)
+                except Exception as exc:  # noqa: BLE001 - an expired or refused iterator: reopen it
+                    if type(exc).__name__ != "ExpiredIteratorException":
+                        print(f"letter stream: {type(exc).__name__}", file=sys.stderr, flush=True)
+                    iterators[shard_id] = None
+                    continue
+                records = lambda_records(page.get("Records", []), arn)
+                following = page.get("NextShardIterator")
+                for start in range(0, len(records), 10):
+                    batch = records[start:start + 10]
+                    failed = {f["itemIdentifier"] for f in
+                              (letter_sender({"Records": batch}, None) or {}).get("batchItemFailures", [])}
+                    done = [r["dynamodb"]["SequenceNumber"] for r in batch]
+                    done = done[:next((i for i, n in enumerate(done) if n in failed), len(done))]
+                    if done:
+                        handled[shard_id] = done[-1]
+                    if failed:  # read again from the first failure, a moment later
+                        following = None
+                        stop.wait(2)
+                        break
+                if following is None and not records and page.get("NextShardIterator") is None:
+                    finished.add(shard_id)  # a closed shard, read to its end
+                    del iterators[shard_id]
+                else:
+                    iterators[shard_id] = following
+            stop.wait(STREAM_POLL)
+
+    threading.Thread(target=loop, daemon=True, name="letter-stream").start()
+    return stop
+
+
+def start_retry_timer() -> threading.Event:
+    """The `letter_retry` schedule: letters SES refused, or the stream did not send, sent again."""
+    stop = threading.Event()
+
+    def loop() -> None:
+        from chalicelib import wiring
+        from chalicelib.clock import utc_now
+
+        while not stop.wait(RETRY_EVERY):
+            try:
+                report = wiring.sweep().retry_all(utc_now())
+            except Exception as exc:  # noqa: BLE001 - keep the timer alive
+                print(f"letter retry failed: {type(exc).__name__}", file=sys.stderr, flush=True)
+                continue
+            if report.letters_retried or report.letters_failed:
+                say(f"letter retry: {report.letters_retried} sent again, {report.letters_failed} given up")
+
+    if RETRY_EVERY > 0:
+        threading.Thread(target=loop, daemon=True, name="letter-retry").start()
+    return stop
+
+
 class Interrupted(BaseException):
     """Ctrl+C or SIGTERM: stop everything, cleanly."""
 
@@ -549,13 +669,16 @@ class Running:
         self.outbox: ThreadingHTTPServer | None = None
         self.site: ThreadingHTTPServer | None = None
         self.sweeping: threading.Event | None = None
+        self.streaming: threading.Event | None = None
+        self.retrying: threading.Event | None = None
         self.api: subprocess.Popen | None = None
 
     def stop(self) -> None:
         if self.api is not None:
             stop_group(self.api)
-        if self.sweeping is not None:
-            self.sweeping.set()
+        for timer in (self.sweeping, self.streaming, self.retrying):
+            if timer is not None:
+                timer.set()
         for server in (self.site, self.outbox):
             if server is not None:
                 server.shutdown()
@@ -637,6 +760,8 @@ def run(policies: dict[str, Any], running: Running) -> int:
     running.outbox = start_outbox(sorted(policies))
     running.site = start_form_site()
     running.sweeping = start_sweep_timer()
+    running.streaming = start_letter_stream()
+    running.retrying = start_retry_timer()
     running.api = api = start_api()
     api_url = f"http://{HOST}:{API_PORT}"
     wait_until_answering(f"{api_url}/openapi.json", api, "The API")
@@ -654,6 +779,8 @@ def run(policies: dict[str, Any], running: Running) -> int:
     say(f"  Staff sign-in  development issuer {dev_issuer.issuer_url()}; `make token ROLE=spoc AREA=hart` prints a token")
     say(f"  Deadline sweep every {SWEEP_EVERY}s in working hours (SWEEP_EVERY=0 turns it off); "
         "`make sweep AT=2026-12-24T09:00` runs one at any time")
+    say(f"  Letters        sent from the letters table's stream as they are stored (read every {STREAM_POLL}s); "
+        f"retried every {RETRY_EVERY}s")
     say(f"Started in {time.monotonic() - started:.1f}s. "
         "Try it: `make example` posts the OpenAPI example application. Press Ctrl+C to stop.")
     say("READY")

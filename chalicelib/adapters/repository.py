@@ -197,11 +197,10 @@ class CaseRepository:
         idempotency: IdempotencyKey | None,
         now: datetime,
     ) -> Created:
-        """Store a new case under a fresh, unused reference; replay if the key was seen before."""
-        if idempotency:
-            replay = self._replay(idempotency)
-            if replay:
-                return replay
+        """Store a new case under a fresh, unused reference; replay if the key was seen before.
+        The key is not read first: the transaction's condition on it is the check, and a retried
+        request (rare) is answered from the stored case once the transaction is refused. So a new
+        application costs one write, not a read and a write."""
         backoff = _Backoff()
         references_tried = 0
         new: NewCase | None = None
@@ -503,11 +502,13 @@ class CaseRepository:
 
     def claim(self, letter: LetterRecord, lease_until: str) -> bool:
         """Take a pending letter for sending. Only one worker wins: the condition is on the
-        due time it saw, which the winner moves forward to the end of its lease."""
+        due time and the claim count it saw; the winner moves the due time to the end of its lease
+        and counts its claim."""
+        seen = LetterRecord.claims.does_not_exist() if letter.claims is None else LetterRecord.claims == letter.claims
         try:
             letter.update(
-                actions=[LetterRecord.retry_at.set(lease_until)],
-                condition=(LetterRecord.status == "pending") & (LetterRecord.retry_at == letter.retry_at),
+                actions=[LetterRecord.retry_at.set(lease_until), LetterRecord.claims.add(1)],
+                condition=(LetterRecord.status == "pending") & (LetterRecord.retry_at == letter.retry_at) & seen,
             )
         except UpdateError:
             return False

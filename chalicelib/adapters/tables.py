@@ -267,6 +267,9 @@ class LetterRecord(Model):
 
     class Meta(_Meta):
         table_name = _table_name("letters")
+        # New letters are sent from this stream (chalicelib.outbox.LetterSender): the request that
+        # stores them answers without waiting for SES.
+        stream_view_type = "NEW_IMAGE"
 
     ref = UnicodeAttribute(hash_key=True)
     letter_id = UnicodeAttribute(range_key=True)  # "01", "02", ... in the order they were written
@@ -291,6 +294,10 @@ class LetterRecord(Model):
     # A partner request email: its body holds LINK_PLACEHOLDER, replaced by the signed link only
     # when it is sent, so no usable token is ever stored.
     link_request_id = UnicodeAttribute(null=True)
+    # How many times a sender has claimed it: a claim is conditional on the count it saw, so two
+    # senders holding the same copy (the stream's record, delivered twice) cannot both win, even
+    # when the lease they would set is the due time they saw.
+    claims = NumberAttribute(null=True)
     print_queue = PrintQueueIndex()
     retry_due = RetryDueIndex()
 

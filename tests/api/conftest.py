@@ -43,6 +43,15 @@ def aws() -> Iterator[None]:
 
 
 @pytest.fixture
+def letter_stream(aws):
+    """The letters table's stream as Lambda delivers it to the sender (tests/api/aws_stand_in.py):
+    `with letter_stream.paused():` holds it back, `letter_stream.deliver()` sends what was held."""
+    import aws_stand_in
+
+    return aws_stand_in.current_stream
+
+
+@pytest.fixture
 def verified_senders(aws) -> None:
     import boto3
 

@@ -110,16 +110,16 @@ def test_withdrawing_or_rejecting_ends_every_pending_notice(client, spoc, outbox
 def test_a_partner_email_waiting_to_be_retried_is_cancelled_when_the_case_ends(client, spoc, wired, monkeypatch, outbox):
     from chalicelib.adapters.mailer import MailError
 
-    real_send = wired.casework().mailer.send
+    real_send = wired.sender().mailer.send
 
     def ses_down(**kwargs):
         raise MailError("Throttling")
 
-    monkeypatch.setattr(wired.intake().mailer, "send", ses_down)
+    monkeypatch.setattr(wired.sender().mailer, "send", ses_down)
     ref = apply(client)
     pending = [l for l in LetterRecord.query(ref) if l.recipient_role == "partner"]
     assert pending and all(l.status == "pending" for l in pending)
-    monkeypatch.setattr(wired.intake().mailer, "send", real_send)
+    monkeypatch.setattr(wired.sender().mailer, "send", real_send)
     call(client, "POST", f"/cases/{ref}/withdraw", spoc, {"reason": "applicant_request"})
     assert {l.status for l in LetterRecord.query(ref) if l.recipient_role == "partner"} == {"cancelled"}
     sent_before = len(outbox())

@@ -42,9 +42,9 @@ def test_a_retry_that_loses_the_race_to_its_twin_answers_with_the_same_reference
     assert sum(1 for _ in CaseRecord.scan()) == 1
 
 
-def test_a_letter_is_sent_once_when_two_workers_deliver_it(intake, verified_senders, outbox, clock):
-    """The request and a sweep both try the same pending letter: the conditional claim lets one win."""
-    intake.mailer = SesDown()
+def test_a_letter_is_sent_once_when_two_workers_deliver_it(intake, wired, verified_senders, outbox, clock):
+    """The stream's sender and the retry both try the same pending letter: the conditional claim lets one win."""
+    wired.sender().mailer = SesDown()
     ref = intake.submit(example_application(TODAY), idempotency_header=None).case.ref
     [pending] = [l for l in LetterRecord.query(ref) if l.recipient_role == "applicant"]
     assert pending.status == "pending"

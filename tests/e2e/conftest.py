@@ -35,6 +35,21 @@ def call(method: str, url: str, body=None, headers=None):
         return exc.code, json.loads(exc.read())
 
 
+def sent(outbox: str, wanted=lambda m: True, *, at_least: int = 1, seconds: float = 15.0) -> list[dict]:
+    """The emails SES was asked to send that `wanted` picks, once at least `at_least` are there.
+    Letters go out from the letters table's stream a moment after the request that stored them, as
+    in AWS, so a test reads the outbox as a person would: until the email has arrived."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while True:
+        with urllib.request.urlopen(f"{outbox}/messages.json", timeout=10) as response:
+            found = [m for m in json.load(response) if wanted(m)]
+        if len(found) >= at_least or time.monotonic() > deadline:
+            return found
+        time.sleep(0.2)
+
+
 STARTED: list["Stack"] = []  # every stack a test starts, so none outlives a failing test
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from .browsing import ARTIFACTS, CHROMIUM, NO_CHROMIUM, keep, no_axe_violations
-from .conftest import REPO, call
+from .conftest import REPO, call, sent
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason=NO_CHROMIUM)
 TODAY = date.today()
@@ -76,9 +76,8 @@ def fill_application(page, *, incidents: int = 3, on_behalf: bool = False) -> No
     page.check(eid("information_sharing_consent"))
 
 
-def emails_to(stack, address: str) -> list[dict]:
-    with urllib.request.urlopen(f"{stack['outbox']}/messages.json", timeout=10) as response:
-        return [m for m in json.load(response) if m["to"] == [address]]
+def emails_to(stack, address: str, reference: str) -> list[dict]:
+    return sent(stack["outbox"], lambda m: m["to"] == [address] and reference in m["subject"])
 
 
 def send_and_confirm(page) -> str:
@@ -107,7 +106,7 @@ def test_apply_for_myself_with_javascript(page, stack):
     reference = send_and_confirm(page)
     no_axe_violations(page, "confirmation")
     keep(page, "confirmation-myself")
-    assert any(reference in m["subject"] for m in emails_to(stack, "sam.taylor@example.com"))
+    assert emails_to(stack, "sam.taylor@example.com", reference)
 
 
 def test_apply_on_behalf_of_someone(page, stack):
@@ -117,7 +116,7 @@ def test_apply_on_behalf_of_someone(page, stack):
     reference = send_and_confirm(page)
     assert "consent" in page.inner_text("main").lower()
     keep(page, "confirmation-on-behalf")
-    assert any(reference in m["subject"] for m in emails_to(stack, "alex.morgan@example.org"))
+    assert emails_to(stack, "alex.morgan@example.org", reference)
 
 
 def test_eight_incidents(page, stack):
@@ -170,7 +169,7 @@ def test_without_javascript_the_api_answers_with_pages(page_without_js, browser,
     reference = re.search(r"CT-[A-Z0-9]{4}-[A-Z0-9]{4}", page.content()).group(0)
     no_axe_violations_without_js(browser, page, "confirmation (no JavaScript)")
     keep(page, "confirmation-no-javascript")
-    assert any(reference in m["subject"] for m in emails_to(stack, "sam.taylor@example.com"))
+    assert emails_to(stack, "sam.taylor@example.com", reference)
 
 
 def test_the_whole_form_by_keyboard_alone(page, stack):
@@ -211,9 +210,8 @@ def test_partner_return_page_in_the_browser(page, stack):
     _, spec = call("GET", f"{stack['api']}/openapi.json")
     example = spec["paths"]["/applications"]["post"]["requestBody"]["content"]["application/json"]["examples"]["victim"]["value"]
     _, receipt = call("POST", f"{stack['api']}/applications", example)
-    with urllib.request.urlopen(f"{stack['outbox']}/messages.json", timeout=10) as response:
-        link = next(re.search(r"http://127\.0\.0\.1:\d+/partner/[^\"<\s]+", m["body"]).group(0)
-                    for m in json.load(response) if receipt["reference"] in m["subject"] and "police" in m["to"][0])
+    link = next(re.search(r"http://127\.0\.0\.1:\d+/partner/[^\"<\s]+", m["body"]).group(0)
+                for m in sent(stack["outbox"], lambda m: receipt["reference"] in m["subject"] and "police" in m["to"][0]))
     page.goto(link)
     no_axe_violations(page, "partner form")
     page.click('button[value="submit"]')
