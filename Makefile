@@ -33,7 +33,7 @@ help:
 	@echo "make token    print a staff token for the local stack: make token ROLE=spoc AREA=hart"
 	@echo "make assets   build the staff console's CSS, JavaScript and icons into build/console-assets (when changed)"
 	@echo "make package  build build/package/deployment.zip and sam.json with chalice package"
-	@echo "make bench    measure the cold start: import app (median of 20 fresh processes), first requests"
+	@echo "make bench    measure cold starts beside a floor, AWS calls per request, the sweep at 10k/100k cases, the zip"
 	@echo "make template rebuild infra/resources.json from the table models"
 
 $(STAMP): requirements.txt requirements-dev.txt

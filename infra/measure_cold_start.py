@@ -1,7 +1,15 @@
 """Measure what a cold Lambda pays before and during its first application, in a fresh process.
 
-    python -m infra.measure_cold_start     (prints milliseconds; AWS is moto in-process, so the
-                                            AWS round-trips are not representative, the rest is)
+    python -m infra.measure_cold_start            # one cold start, broken down (milliseconds)
+    python -m infra.measure_cold_start app SPEC   # JSON: import app, first and second POST /applications
+    python -m infra.measure_cold_start floor SPEC # JSON: the same libraries imported, then two rounds of
+                                                  # one PynamoDB put, one SES send, one SSM read
+
+AWS is moto in-process, so the AWS round-trips are not representative; the rest is. moto itself
+imports boto3, botocore and cryptography, so in these processes those are loaded before anything is
+timed (infra.bench times the imports alone in clean processes). Both probes set moto up by replaying
+the same recorded calls (SPEC: `python -m infra.aws_calls` > file) through a botocore session of
+their own, so nothing the app or the floor measures has been loaded or parsed before.
 """
 from __future__ import annotations
 
@@ -13,46 +21,121 @@ from pathlib import Path
 
 os.environ.update({"AWS_DEFAULT_REGION": "eu-west-2", "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x",
                    "TABLE_PREFIX": "ct-measure"})
-os.environ.pop("AWS_ENDPOINT_URL", None)
+for _name in [k for k in os.environ if k.startswith("AWS_ENDPOINT_URL")]:
+    del os.environ[_name]
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+FLOOR_LIBRARIES = ("chalice", "pydantic", "pynamodb.models", "pynamodb.attributes", "jinja2", "boto3", "botocore",
+                   "holidays")
 
 
 def ms(start: float) -> float:
     return round((time.perf_counter() - start) * 1000, 1)
 
 
-def main() -> None:
+def load_spec(path: str | None) -> dict:
+    if path:
+        return json.loads(Path(path).read_text())
+    import subprocess
+
+    out = subprocess.run([sys.executable, "-m", "infra.aws_calls"], cwd=Path(__file__).resolve().parents[1],
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
+def probe_app(spec: dict) -> dict:
+    os.environ.update(spec["env"])
+    from moto import mock_aws
+
+    from infra.aws_calls import provision
+
+    result = {}
+    t = time.perf_counter()
+    import app  # what Lambda does at init
+
+    result["import"] = ms(t)
+    body = json.dumps(spec["application"])
+    with mock_aws():
+        provision(spec["setup"])
+        from chalice.test import Client
+
+        with Client(app.app) as client:
+            for n, label in enumerate(("first", "second"), 1):
+                t = time.perf_counter()
+                response = client.http.post("/applications", body=body, headers={
+                    "Content-Type": "application/json", "Idempotency-Key": f"bench-{label}"})
+                result[label] = ms(t)
+                assert response.status_code == 201, response.body
+    return result
+
+
+def probe_floor(spec: dict) -> dict:
+    """The least any function doing this work could pay: the same libraries, one put, one send, one read."""
+    import importlib
+
+    from moto import mock_aws
+
+    from infra.aws_calls import FLOOR_SENDER, FLOOR_TABLE, provision
+
+    result = {}
+    t = time.perf_counter()
+    for name in FLOOR_LIBRARIES:
+        importlib.import_module(name)
+    result["import"] = ms(t)
+
+    from pynamodb.attributes import UnicodeAttribute
+    from pynamodb.models import Model
+
+    class FloorItem(Model):
+        class Meta:
+            table_name = FLOOR_TABLE["TableName"]
+            region = "eu-west-2"
+
+        pk = UnicodeAttribute(hash_key=True)
+        body = UnicodeAttribute()
+
+    secret = spec["setup"]["ssm"][0][1]["Name"]
+    with mock_aws():
+        provision(spec["setup"])
+        import boto3
+
+        clients = {}
+        for label in ("first", "second"):
+            t = time.perf_counter()
+            FloorItem(f"item-{label}", body="a small item").save()
+            ses = clients.get("ses") or clients.setdefault("ses", boto3.client("ses", region_name="eu-west-2"))
+            ses.send_email(Source=FLOOR_SENDER, Destination={"ToAddresses": ["someone@bench.example"]},
+                           Message={"Subject": {"Data": "Floor"}, "Body": {"Text": {"Data": "One email."}}})
+            ssm = clients.get("ssm") or clients.setdefault("ssm", boto3.client("ssm", region_name="eu-west-2"))
+            ssm.get_parameter(Name=secret, WithDecryption=True)
+            result[label] = ms(t)
+    return result
+
+
+def breakdown(spec: dict) -> None:
+    os.environ.update(spec["env"])
     timings = {}
+    from moto import mock_aws
+
+    from infra.aws_calls import provision
+
     t = time.perf_counter()
     import app  # noqa: F401 - what Lambda does at init
     timings["import app.py (Lambda init)"] = ms(t)
 
     t = time.perf_counter()
     from chalicelib import intake, openapi, wiring  # noqa: F401 - what the first POST imports
-    timings["first request: import use case (pydantic, pynamodb, botocore)"] = ms(t)
+    timings["first request: import use case (pydantic, pynamodb)"] = ms(t)
 
     t = time.perf_counter()
     wiring.policies()
-    timings["first request: load and check 5 policies (+ jinja2 template list)"] = ms(t)
+    timings["first request: load and check the policies (+ jinja2 template list)"] = ms(t)
 
-    from moto import mock_aws
-
+    body = json.dumps(spec["application"])
     with mock_aws():
-        from chalicelib.adapters.tables import ALL_TABLES
-        import boto3
-
-        for model in ALL_TABLES:
-            model.create_table(wait=True)
-        for policy in wiring.policies().values():
-            boto3.client("ses", region_name="eu-west-2").verify_email_identity(EmailAddress=policy.contacts.sender_email)
-        from chalicelib.adapters.secrets import link_secret_name
-
-        boto3.client("ssm", region_name="eu-west-2").put_parameter(
-            Name=link_secret_name(), Value="measure-cold-start-secret-0123456789", Type="SecureString")
+        provision(spec["setup"])
         from chalice.test import Client
-        from chalicelib.clock import london_date, utc_now
 
-        body = json.dumps(openapi.example_application(london_date(utc_now())))
         with Client(app.app) as client:
             for label in ("first POST /applications (moto)", "second POST /applications (moto)"):
                 t = time.perf_counter()
@@ -64,5 +147,13 @@ def main() -> None:
         print(f"{label:<{width}}  {value:>8.1f} ms")
 
 
+def main(argv: list[str]) -> None:
+    if argv and argv[0] in ("app", "floor"):
+        spec = load_spec(argv[1] if len(argv) > 1 else None)
+        print(json.dumps((probe_app if argv[0] == "app" else probe_floor)(spec)))
+    else:
+        breakdown(load_spec(argv[0] if argv else None))
+
+
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
