@@ -239,17 +239,15 @@ def route_calls() -> list[tuple[str, int, object]]:
 
 
 def letter_sender_calls(client, body: dict) -> tuple[str, int, object]:
-    """The calls chalicelib.outbox.send_stream_records makes for one application's letters, given
-    them as the DynamoDB stream delivers new items (status -1: not measured, the reason in the label)."""
-    from chalicelib import outbox
+    """The calls the letter sender (chalicelib.outbox.LetterSender, behind the letters table's stream)
+    makes for one application's letters, given them as the stream delivers new items (status -1: not
+    measured, the reason in the label)."""
+    from chalicelib import wiring
     from chalicelib.adapters.tables import LetterRecord
 
     from infra.aws_calls import count_aws_calls
 
-    send = getattr(outbox, "send_stream_records", None)
-    if send is None:
-        return ("letter sender: skipped, chalicelib.outbox has no send_stream_records (letters are sent in the "
-                "request)", -1, None)
+    send = wiring.sender().send_stream_records
     ref = post_application(client, body, "bench-letters").json_body["reference"]
     letters = [l for l in LetterRecord.query(ref) if l.channel == "email"]
     records = [{"eventID": f"bench-{i}", "eventName": "INSERT", "eventSource": "aws:dynamodb", "awsRegion": "eu-west-2",
@@ -260,7 +258,7 @@ def letter_sender_calls(client, body: dict) -> tuple[str, int, object]:
         with count_aws_calls() as calls:
             send(records)
     except Exception as exc:  # noqa: BLE001 - a benchmark reports, it does not stop
-        return (f"letter sender: skipped, send_stream_records(records) raised {type(exc).__name__}: {exc}", -1, None)
+        return (f"letter sender: skipped, send_stream_records(records) raised {type(exc).__name__}", -1, None)
     return (f"letter sender, per letter ({len(letters)} letters, {calls.total} calls)", 200, calls) if letters else (
         "letter sender: skipped, the application stored no email letters", -1, None)
 

@@ -26,9 +26,9 @@ class SesMailer:
 
     def _ses(self) -> Any:
         if self._client is None:
-            import boto3  # only paid for by requests that send mail
+            from .clients import client  # only paid for by what sends mail
 
-            self._client = boto3.client("ses", region_name=self.region)
+            self._client = client("ses", self.region)
         return self._client
 
     def send(self, *, sender: str, to: str, reply_to: str, subject: str, html: str, text: str) -> str:

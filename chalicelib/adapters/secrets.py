@@ -18,9 +18,9 @@ def get_secret(name: str, client: Any = None) -> bytes:
     if hit and time.monotonic() - hit[0] < CACHE_SECONDS:
         return hit[1]
     if client is None:
-        import boto3
+        from .clients import client as aws_client
 
-        client = boto3.client("ssm", region_name=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"))
+        client = aws_client("ssm")
     value = client.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"].encode()
     _cache[name] = (time.monotonic(), value)
     return value

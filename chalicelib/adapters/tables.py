@@ -32,18 +32,17 @@ def _share_botocore_models() -> None:
     """PynamoDB opens a botocore session for each model's connection, and each session parses
     botocore's DynamoDB model (a large JSON file) again: with 13 tables that is most of a cold start's
     DynamoDB set-up. One loader shared by every session parses it once per process. The loader is
-    read-only after loading, so sharing it across sessions (and threads) is safe."""
-    import botocore.session
+    read-only after loading, so sharing it across sessions (and threads) is safe. The SSM and SES
+    clients share it too (chalicelib/adapters/clients.py)."""
     from pynamodb.connection import base
+
+    from .clients import botocore_session
 
     if getattr(base.get_session, "shares_models", False):
         return
-    loader = botocore.session.get_session().get_component("data_loader")
 
     def get_session(env_vars=None):
-        session = botocore.session.get_session(env_vars)
-        session.register_component("data_loader", loader)
-        return session
+        return botocore_session(env_vars)
 
     get_session.shares_models = True  # type: ignore[attr-defined]
     base.get_session = get_session

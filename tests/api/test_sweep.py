@@ -120,24 +120,25 @@ def test_a_sweep_that_dies_midway_is_finished_by_the_next_without_repeats(client
     ref = apply(client)
     from datetime import datetime
 
-    import chalicelib.sweep as sweep_module
+    from chalicelib.adapters.repository import CaseRepository
 
     now = datetime.fromisoformat("2027-01-06T09:00:00+00:00")
-    real_deliver = sweep_module.deliver
+    real_claim = CaseRepository.claim_notice
     calls = {"n": 0}
 
-    def dies_on_the_third(*args, **kwargs):
+    def dies_after_the_third(self, *args, **kwargs):
         calls["n"] += 1
+        claimed = real_claim(self, *args, **kwargs)  # stored, with its email (the stream sends it)
         if calls["n"] == 3:
             raise RuntimeError("Lambda timed out")
-        return real_deliver(*args, **kwargs)
+        return claimed
 
-    monkeypatch.setattr(sweep_module, "deliver", dies_on_the_third)
+    monkeypatch.setattr(CaseRepository, "claim_notice", dies_after_the_third)
     before = len(outbox())
     with pytest.raises(RuntimeError):
         wired.sweep().run(now)
-    monkeypatch.setattr(sweep_module, "deliver", real_deliver)
-    wired.sweep().run(now)  # the stored-but-unsent email goes out through the letter retry
+    monkeypatch.setattr(CaseRepository, "claim_notice", real_claim)
+    wired.sweep().run(now)  # finds the effects already claimed and does the rest
     wired.sweep().run(now)
     partners = len([r for r in PartnerRequestRecord.query(ref) if r.email])
     sent = outbox()[before:]

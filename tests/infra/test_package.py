@@ -215,3 +215,26 @@ def test_template_has_every_table_with_its_indexes_and_the_least_privilege_role(
     actions = {a for s in role["Statement"] for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])}
     assert not any(a.endswith("*") for a in actions), "no wildcard actions"
     assert "dynamodb:Scan" not in actions and "dynamodb:DeleteTable" not in actions
+
+
+def test_the_letter_sender_reads_the_letters_tables_stream_with_retries_and_a_dead_letter_queue(package):
+    """chalice writes the decorator's placeholder ARN; the deployed mapping must point at the real
+    stream of the letters table, report failed records one by one, and keep what it gives up on."""
+    resources = json.loads((package / "sam.json").read_text())["Resources"]
+    letters = resources["LettersTable"]["Properties"]
+    assert letters["StreamSpecification"] == {"StreamViewType": "NEW_IMAGE"}
+    [event] = resources["LetterSender"]["Properties"]["Events"].values()
+    assert event["Type"] == "DynamoDB"
+    props = event["Properties"]
+    assert props["Stream"] == {"Fn::GetAtt": ["LettersTable", "StreamArn"]}
+    assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"] and props["BisectBatchOnFunctionError"]
+    assert props["StartingPosition"] == "TRIM_HORIZON" and props["MaximumRetryAttempts"] > 0
+    assert props["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["LetterStreamDeadLetterQueue", "Arn"]}
+    assert resources["LetterStreamDeadLetterQueue"]["Type"] == "AWS::SQS::Queue"
+    role = resources["LetterSenderRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+    granted = {a for s in role["Statement"] for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])}
+    assert {"dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:DescribeStream", "dynamodb:ListStreams",
+            "sqs:SendMessage", "ses:SendEmail"} <= granted
+    assert resources["LetterSender"]["Properties"]["Environment"]["Variables"]["TABLE_PREFIX"] == {"Ref": "AWS::StackName"}
+    retry = resources["LetterRetry"]["Properties"]["Events"]
+    assert [e["Properties"]["Schedule"] for e in retry.values()] == ["rate(5 minutes)"]
