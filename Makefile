@@ -85,7 +85,7 @@ token: $(STAMP)
 package: $(STAMP) assets
 	bash infra/package.sh build/package
 
-bench: $(STAMP)
+bench: $(STAMP) package
 	$(BIN)/python -m infra.bench
 
 template: $(STAMP)

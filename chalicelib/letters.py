@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .domain.policy import EXAMPLE_ADDRESS_NOTE, is_example_address
-from .resources import templates_dir
+from .resources import template_cache_dir, templates_dir
 
 LETTERS_FOLDER = "letters"
 _ID_PATTERN = re.compile(r"^[a-z0-9_-]+/[a-z0-9_-]+$")
@@ -91,9 +91,32 @@ def install_filters(env: Any) -> None:
     env.tests["example_address"] = lambda address: bool(address) and is_example_address(str(address))
 
 
+def template_cache(folder: Path) -> Any:
+    """Jinja2's compiled templates kept on disk, as Python keeps .pyc files: a fresh process (a cold
+    Lambda) loads a template's code instead of parsing and compiling it again. Keyed by the template's
+    name; each entry holds the checksum of the source it was compiled from, so an edited template is
+    compiled afresh, never served stale. A folder that cannot be written to only loses the saving."""
+    from jinja2 import FileSystemBytecodeCache
+
+    class TemplateCache(FileSystemBytecodeCache):
+        def get_cache_key(self, name: str, filename: str | None = None) -> str:
+            import hashlib
+
+            return hashlib.sha1(name.encode()).hexdigest()  # not the path: the package moves
+
+        def dump_bytecode(self, bucket: Any) -> None:
+            try:
+                super().dump_bytecode(bucket)
+            except OSError:
+                pass  # a read-only folder: this process keeps it in memory only
+
+    return TemplateCache(str(folder))
+
+
 class LetterRenderer:
-    def __init__(self, root: Path | None = None) -> None:
+    def __init__(self, root: Path | None = None, cache: Path | None = None) -> None:
         self.root = root or templates_dir()
+        self.cache = cache if cache is not None else template_cache_dir()
 
     @cached_property
     def _env(self) -> Any:
@@ -102,6 +125,7 @@ class LetterRenderer:
 
         env = Environment(
             loader=FileSystemLoader(str(self.root)),
+            bytecode_cache=template_cache(self.cache) if self.cache and self.cache.is_dir() else None,
             autoescape=select_autoescape(enabled_extensions=("html", "html.j2"), default_for_string=True),
             undefined=StrictUndefined,
             trim_blocks=True,

@@ -69,8 +69,9 @@ def import_times(repo: Path, runs: int, probe: str = PROBE) -> tuple[list[float]
     return times, heavy
 
 
-def cold_runs(runs: int) -> dict[str, dict[str, list[float]]]:
-    """App and floor probes, alternated so drift on the machine hits both alike."""
+def cold_runs(runs: int, package_dir: Path | None = None) -> dict[str, dict[str, list[float]]]:
+    """App and floor probes, alternated so drift on the machine hits both alike. With package_dir
+    (the unzipped deployment package), both import from it first, as a Lambda does."""
     spec = subprocess.run([sys.executable, "-m", "infra.aws_calls"], cwd=REPO, capture_output=True, text=True,
                           check=True).stdout
     results: dict[str, dict[str, list[float]]] = {"app": {}, "floor": {}}
@@ -79,8 +80,9 @@ def cold_runs(runs: int) -> dict[str, dict[str, list[float]]]:
     try:
         for _ in range(runs):
             for kind in ("app", "floor"):
+                env = {**os.environ, **({"BENCH_PACKAGE_DIR": str(package_dir)} if package_dir else {})}
                 out = subprocess.run([sys.executable, "-m", "infra.measure_cold_start", kind, f.name], cwd=REPO,
-                                     capture_output=True, text=True, check=True)
+                                     capture_output=True, text=True, check=True, env=env)
                 # The app logs to stdout (JSON lines, as in Lambda): the probe's result is the last line.
                 for key, value in json.loads(out.stdout.strip().splitlines()[-1]).items():
                     results[kind].setdefault(key, []).append(value)
@@ -89,18 +91,19 @@ def cold_runs(runs: int) -> dict[str, dict[str, list[float]]]:
     return results
 
 
-def print_cold(imports: dict[str, list[float]], cold: dict[str, dict[str, list[float]]], runs: int) -> float:
+def print_cold(imports: dict[str, list[float]] | None, cold: dict[str, dict[str, list[float]]], runs: int,
+               where: str) -> float:
     app, floor = cold["app"], cold["floor"]
     app_cold = [i + f for i, f in zip(app["import"], app["first"])]
     floor_cold = [i + f for i, f in zip(floor["import"], floor["first"])]
     rows = [
-        ("import app / the floor's libraries (clean process)", imports["app"], imports["floor"]),
+        *([("import app / the floor's libraries (clean process)", imports["app"], imports["floor"])] if imports else []),
         ("import, with moto loaded (boto3, botocore already in)", app["import"], floor["import"]),
         ("first POST /applications / floor's first round", app["first"], floor["first"]),
         ("second POST /applications / floor's second round", app["second"], floor["second"]),
         ("import + first request (the cold start a user waits)", app_cold, floor_cold),
     ]
-    print(f"\n== Cold start: medians of {runs} fresh processes each (AWS: moto in-process) ==")
+    print(f"\n== Cold start {where}: medians of {runs} fresh processes each (AWS: moto in-process) ==")
     print(f"{'':<55} {'app':>10} {'floor':>10} {'ratio':>7}")
     for label, a, f in rows:
         print(f"{label:<55} {median(a):>7.1f} ms {median(f):>7.1f} ms {median(a) / median(f):>6.2f}x")
@@ -378,12 +381,14 @@ def print_sweep(results: list[dict], due: int) -> None:
 # ---------------------------------------------------------------- 5: the zip
 
 
+def build_package() -> None:
+    subprocess.run(["bash", str(REPO / "infra" / "package.sh"), str(REPO / "build" / "package")], cwd=REPO,
+                   check=True, stdout=subprocess.DEVNULL)
+
+
 def print_zip(build: bool) -> float | None:
     print("\n== The deployment package ==")
     path = REPO / "build" / "package" / "deployment.zip"
-    if build:
-        subprocess.run(["bash", str(REPO / "infra" / "package.sh"), str(REPO / "build" / "package")], cwd=REPO,
-                       check=True, stdout=subprocess.DEVNULL)
     if not path.exists():
         print("no build/package/deployment.zip: run `make package` first (or python -m infra.bench --package)")
         return None
@@ -419,8 +424,20 @@ def main(argv: list[str] | None = None) -> int:
     if args.import_only:
         return 0
 
-    cold = cold_runs(args.cold_runs)
-    print_cold({"app": times, "floor": floor_times}, cold, args.cold_runs)
+    package = REPO / "build" / "package" / "deployment.zip"
+    if args.package:
+        build_package()
+    if package.exists():
+        with tempfile.TemporaryDirectory() as unzipped:
+            import zipfile
+
+            zipfile.ZipFile(package).extractall(unzipped)
+            print_cold(None, cold_runs(args.cold_runs, Path(unzipped)), args.cold_runs,
+                       "from the deployment package (what a Lambda runs: its slimmed libraries, no .pyc)")
+    else:
+        print("\n(no build/package/deployment.zip: `make bench` builds it; the cold start from it is not measured)")
+    print_cold({"app": times, "floor": floor_times}, cold_runs(args.cold_runs), args.cold_runs,
+               "from this checkout (the venv's full libraries, with their .pyc)")
 
     _bench_environment()
     print_routes(route_calls())
@@ -429,7 +446,7 @@ def main(argv: list[str] | None = None) -> int:
     if sizes:
         print_sweep([sweep_reads(n) for n in sizes], 5)
 
-    print_zip(args.package)
+    print_zip(False)
     return 0
 
 
