@@ -38,8 +38,13 @@ def test_openapi_example_is_acknowledged_by_email_with_the_right_dates(stack):
     example = examples["victim"]["value"]
 
     status, receipt = call("POST", f"{stack['api']}/applications", example, {"Idempotency-Key": "e2e-1"})
+    answered = time.monotonic()
     assert status == 201, receipt
     ref = receipt["reference"]
+    # Answered before any email went: the letters are sent from DynamoDB Local's stream, within seconds.
+    assert {letter["status"] for letter in receipt["letters"]} == {"pending"}
+    arrived = sent(stack["outbox"], lambda m: ref in m["subject"] and m["to"] == [example["victim"]["email"]])
+    assert arrived and time.monotonic() - answered < 5, "the acknowledgement reached the outbox within 5 seconds"
 
     # Derbyshire (England): 5 and 15 working days from today's London date.
     calendar = WorkingCalendar("ENG")
