@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from .casework import CaseWork
     from .oidc import OidcClient
     from .published import PublishedStats
+    from .receipts import Receipts
     from .sweep import Sweep
 
 
@@ -82,6 +83,14 @@ def sweep() -> "Sweep":
 
 
 @lru_cache(maxsize=1)
+def receipts() -> "Receipts":
+    """SES's delivery reports (chalicelib.routes.notifications)."""
+    from .receipts import Receipts
+
+    return Receipts(policies=policies(), renderer=renderer(), repo=repository(), mailer=SesMailer(), clock=utc_now)
+
+
+@lru_cache(maxsize=1)
 def published() -> "PublishedStats":
     from .published import PublishedStats
 
@@ -104,6 +113,6 @@ def oidc() -> "OidcClient":
 
 
 def reset() -> None:
-    for cached in (renderer, policies, links, repository, intake, partner_returns, casework, sweep, published, verifier,
-                   oidc):
+    for cached in (renderer, policies, links, repository, intake, partner_returns, casework, sweep, receipts, published,
+                   verifier, oidc):
         getattr(cached, "cache_clear", lambda: None)()  # tests may stand in a plain function
