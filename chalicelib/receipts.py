@@ -120,6 +120,8 @@ def parse_ses_event(message: str | Mapping[str, Any]) -> Receipt:
     if not isinstance(message, Mapping):
         raise NotOurs("not_an_object")
     kind = _event_type(message)
+    if kind not in ("Delivery", "Bounce", "Complaint", "Reject"):  # Send, Open, Click, DeliveryDelay...
+        raise NotOurs(f"type_{kind}" if _SAFE_TYPE.fullmatch(kind) else "unknown_type")
     mail = message.get("mail")
     if not isinstance(mail, Mapping):
         raise NotOurs("no_mail")
@@ -155,13 +157,11 @@ def parse_ses_event(message: str | Mapping[str, Any]) -> Receipt:
         feedback = complaint.get("complaintFeedbackType")
         state, at = "complained", when(complaint)
         reason = "marked as spam" + (f" ({feedback})" if isinstance(feedback, str) and _SAFE_TYPE.fullmatch(feedback) else "")
-    elif kind == "Reject":
+    else:  # Reject: SES would not send it (a virus found, say)
         reject = detail("reject")
         why = reject.get("reason")
         state, at = "rejected", _instant(mail.get("timestamp"))
         reason = "SES refused to send it" + (f" ({why.lower()})" if isinstance(why, str) and len(why) < 60 else "")
-    else:
-        raise NotOurs(f"type_{kind}" if _SAFE_TYPE.fullmatch(kind) else "unknown_type")
     return Receipt(state, at, reason, ref, letter_id, message_id)
 
 
