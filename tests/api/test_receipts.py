@@ -227,3 +227,22 @@ def test_the_console_case_page_shows_each_letters_delivery(client, report, conso
     text = page.body.decode()
     assert "Bounced 21 Dec 10:05: address does not exist; queued for post" in text
     assert "An email bounced" in text  # the timeline's entry
+
+
+def test_the_delivery_fields_are_documented_as_the_api_answers_them(client, report, spoc):
+    from jsonschema import Draft202012Validator
+
+    ref = apply(client)
+    letter = applicant_letter(ref)
+    report(ses_event(letter, "Bounce", "2026-12-21T10:05:00.000Z"))
+    spec = client.http.get("/openapi.json").json_body
+    for path, url in (("/cases/{ref}", f"/cases/{ref}"),
+                      ("/cases/{ref}/letters/{letter_id}", f"/cases/{ref}/letters/{letter.letter_id}")):
+        schema = spec["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+        body = call(client, "GET", url, spoc).json_body
+        errors = [e.message for e in Draft202012Validator(schema).iter_errors(body)]
+        assert errors == [], (path, errors)
+    letters = spec["paths"]["/cases/{ref}"]["get"]["responses"]["200"]["content"]["application/json"]["schema"][
+        "properties"]["letters"]["items"]["properties"]
+    assert {"delivery", "replaces_letter"} <= set(letters)
+    assert set(letters["delivery"]["properties"]) >= {"state", "at", "reason", "post_letter", "summary"}
