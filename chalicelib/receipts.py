@@ -364,3 +364,20 @@ class Receipts:
         return working_email(ref=letter.ref, letter_id=followup_letter_id(letter.letter_id, "spoc"), policy=policy,
                              step="email_bounced", role="spoc", to=policy.contacts.spoc_email, rendered=rendered,
                              now=now)
+
+
+def simulated_bounce(letter: Any, at: str) -> dict[str, Any]:
+    """An SNS event carrying the hard bounce SES would publish for this letter's email: what
+    `make run`'s outbox page hands the handler ("Simulate bounce"). Development only."""
+    message = {
+        "eventType": "Bounce",
+        "bounce": {"bounceType": "Permanent", "bounceSubType": "General", "timestamp": at,
+                   "feedbackId": f"simulated-{letter.provider_id}",
+                   "bouncedRecipients": [{"emailAddress": letter.to_email, "action": "failed", "status": "5.1.1",
+                                          "diagnosticCode": "smtp; 550 5.1.1 user unknown (simulated)"}]},
+        "mail": {"timestamp": letter.sent_at or at, "messageId": letter.provider_id, "destination": [letter.to_email],
+                 "tags": {"ref": [letter.ref], "letter": [letter.letter_id], "ses:simulated": ["true"]}},
+    }
+    return {"Records": [{"EventSource": "aws:sns", "EventVersion": "1.0", "Sns": {
+        "Type": "Notification", "MessageId": f"simulated-{letter.provider_id}", "Subject": None,
+        "Message": json.dumps(message), "Timestamp": at, "MessageAttributes": {}}}]}

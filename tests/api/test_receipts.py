@@ -246,3 +246,15 @@ def test_the_delivery_fields_are_documented_as_the_api_answers_them(client, repo
         "properties"]["letters"]["items"]["properties"]
     assert {"delivery", "replaces_letter"} <= set(letters)
     assert set(letters["delivery"]["properties"]) >= {"state", "at", "reason", "post_letter", "summary"}
+
+
+def test_the_local_outboxs_simulated_bounce_is_an_event_the_handler_accepts(client, spoc):
+    """What `make run`'s "Simulate bounce" button hands the handler (infra/local_stack.py)."""
+    from chalicelib.receipts import simulated_bounce
+    from chalicelib.routes.notifications import ses_receipts
+
+    ref = apply(client)
+    letter = applicant_letter(ref)
+    assert ses_receipts(simulated_bounce(letter, "2026-12-21T10:05:00.000Z"), None) == {"outcome": "recorded"}
+    shown = next(l for l in call(client, "GET", f"/cases/{ref}", spoc).json_body["letters"] if l["id"] == letter.letter_id)
+    assert shown["delivery"]["state"] == "bounced" and shown["delivery"]["post_letter"]
