@@ -186,3 +186,33 @@ def test_the_mailer_sends_through_the_configuration_set_with_tags_naming_the_let
     [call] = ses.calls
     assert call["Tags"] == [{"Name": "ref", "Value": "CT-7K3M-9QXR"}, {"Name": "letter", "Value": "01"}]
     assert call.get("ConfigurationSetName") == configuration_set
+
+
+@pytest.fixture(scope="module")
+def renderer():
+    from chalicelib.letters import LetterRenderer
+
+    return LetterRenderer()
+
+
+def bounced_ctx(policy, to="applicant", post_letter="b0123456789", partner_name=None):
+    return {"ref": "CT-7K3M-9QXR", "area": policy.area, "at": "2026-12-21T10:05:00.000Z",
+            "reason": "address does not exist", "state": "bounced",
+            "letter": {"id": "01", "step": "acknowledgement", "to": to, "subject": "Your application CT-7K3M-9QXR"},
+            "post_letter": post_letter, "partner_name": partner_name}
+
+
+def test_the_spocs_bounce_email_says_what_to_do_for_each_recipient(renderer, area_policies):
+    from jinja2 import UndefinedError
+
+    policy = area_policies["hart"]
+    posted = renderer.render_email("spoc_email_bounced", bounced_ctx(policy))
+    assert posted.subject == "Email to the applicant bounced – ASB case review CT-7K3M-9QXR"
+    assert "in the print queue (letter b0123456789)" in posted.text and "Monday 21 December 2026 at 10:05am" in posted.text
+    unreachable = renderer.render_email("spoc_email_bounced", bounced_ctx(policy, "victim", post_letter=None))
+    assert "We hold no postal address for the victim" in unreachable.text
+    partner = renderer.render_email("spoc_email_bounced", bounced_ctx(policy, "partner", None, "Hart Homes"))
+    assert partner.subject.startswith("Email to Hart Homes bounced")
+    assert "add a correct one to its request" in partner.html
+    with pytest.raises(UndefinedError):  # a recipient the email does not know is a bug
+        renderer.render_email("spoc_email_bounced", bounced_ctx(policy, "perpetrator"))
