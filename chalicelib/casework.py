@@ -27,6 +27,7 @@ from .letters import LetterRenderer, date_posted
 from .outbox import Person, compose_letters
 from .partner_links import new_nonce
 from .partner_returns import plan_requests_for, request_emails, request_records
+from .receipts import delivery_view
 from .staff_schemas import (
     AcknowledgementIn,
     ActionUpdateIn,
@@ -289,7 +290,8 @@ class CaseWork:
             } for r in self.repo.requests(ref)],
             "letters": [{"id": l.letter_id, "to": l.recipient_role, "step": l.step, "template": l.template,
                          "channel": l.channel, "status": l.status, "created_at": l.created_at, "sent_at": l.sent_at,
-                         "attempts": l.attempts} for l in self.repo.letters(ref)],
+                         "attempts": l.attempts, "delivery": delivery_view(l), "replaces_letter": l.replaces_letter}
+                        for l in self.repo.letters(ref)],
             "timeline": [{"at": e.at, "actor": e.actor, "action": e.action, "from": e.from_status, "to": e.to_status,
                           "detail": e.detail} for e in audit],
             "notes": [{"at": e.at, "by": e.actor, "text": (e.detail or {}).get("note")} for e in audit
@@ -313,7 +315,8 @@ class CaseWork:
         return {"reference": ref, "letter_id": letter.letter_id, "to": letter.recipient_role, "step": letter.step,
                 "channel": letter.channel, "to_email": letter.to_email, "status": letter.status,
                 "created_at": letter.created_at, "sent_at": letter.sent_at, "subject": letter.subject,
-                "html": date_posted(letter.html, today), "text": date_posted(letter.text, today)}
+                "html": date_posted(letter.html, today), "text": date_posted(letter.text, today),
+                "delivery": delivery_view(letter), "replaces_letter": letter.replaces_letter}
 
     def print_queue(self, principal: Principal) -> list[dict[str, Any]]:
         if not principal.has_role("spoc"):

@@ -129,6 +129,7 @@ AUDIT_LABELS = {
     "uphold_appeal_outcome": "Appeal upheld: a new case review",
     "partner_return": "Partner's return received",
     "partner_return_amended": "Partner's return amended",
+    "email_bounced": "An email bounced: the SPOC was told",
 }
 NOTICE_LABELS = {
     "remind": "Reminder sent to the SPOC",
@@ -454,7 +455,10 @@ def letter_rows(detail: Mapping[str, Any]) -> list[dict[str, Any]]:
                     "to": RECIPIENTS.get(l.get("to") or "", words(l.get("to"))), "step": words(l.get("step")),
                     "channel": CHANNELS.get(l.get("channel") or "", words(l.get("channel"))),
                     "status": {"text": text, "colour": colour},
-                    "queued": long_date(l.get("created_at")), "sent": long_date(l.get("sent_at"))})
+                    "queued": long_date(l.get("created_at")), "sent": long_date(l.get("sent_at")),
+                    # What SES said became of it (chalicelib.receipts.delivery_summary), or nothing yet.
+                    "delivery": (l.get("delivery") or {}).get("summary") or "",
+                    "delivery_problem": (l.get("delivery") or {}).get("state") in ("bounced", "rejected", "complained")})
     return out
 
 
@@ -469,6 +473,10 @@ def _event_text(event: Mapping[str, Any]) -> str:
         parts.append(f"Partner: {detail['partner']}.")
     if detail.get("reason") and isinstance(detail["reason"], str):
         parts.append(f"Reason: {words(detail['reason'])}.")
+    if event.get("action") == "email_bounced":
+        parts.append(f"Letter {detail.get('letter')} to the {words(detail.get('to')).lower()}.")
+        if detail.get("post_letter"):
+            parts.append(f"Queued for post as letter {detail['post_letter']}.")
     if detail.get("action") and event.get("action") == "update_action":
         parts.append(f"Action {detail['action']}: {words(detail.get('status'))}.")
     return " ".join(parts)

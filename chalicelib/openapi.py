@@ -475,6 +475,26 @@ PREVIEW = {"type": "object", "required": ["reference", "step", "status", "letter
         "html": {"type": "string", "description": "the letter as the recipient will see it"},
         "text": {"type": "string"}}}}}}
 
+# What SES said became of an email (chalicelib.receipts): null until it reports.
+DELIVERY = {"type": ["object", "null"], "description": "what SES reported about the email, from the event with the "
+            "latest time (null: nothing yet, or a posted letter)", "required": ["state", "at", "summary"], "properties": {
+    "state": {"type": "string", "enum": ["delivered", "soft_bounced", "complained", "bounced", "rejected"],
+              "description": "bounced: a hard bounce (the address does not exist); soft_bounced: a transient or "
+                             "undetermined bounce; rejected: SES refused to send it"},
+    "at": {"type": "string", "description": "the event's own time (UTC)"},
+    "reason": {"type": ["string", "null"], "example": "address does not exist"},
+    "post_letter": {"type": ["string", "null"],
+                    "description": "the copy queued for post after a hard bounce to the applicant or victim"},
+    "spoc_told": {"type": "boolean", "description": "the SPOC was emailed about it and it is in the timeline"},
+    "summary": {"type": "string", "example": "Bounced 21 Dec 10:05: address does not exist; queued for post (letter b3f0c2a91de)"}}}
+REPLACES = {"type": ["string", "null"], "description": "a posted copy: the id of the email that bounced"}
+CASE_LETTER = {"type": "object", "required": ["id", "to", "step", "channel", "status", "delivery"], "properties": {
+    "id": {"type": "string"}, "to": {"type": "string", "enum": ["applicant", "victim", "partner", "spoc"]},
+    "step": {"type": "string"}, "template": {"type": "string"}, "channel": {"type": "string", "enum": ["email", "post"]},
+    "status": {"type": "string", "enum": ["pending", "sent", "print_queued", "printed", "failed", "cancelled"]},
+    "created_at": {"type": "string"}, "sent_at": {"type": ["string", "null"]}, "attempts": {"type": ["integer", "null"]},
+    "delivery": DELIVERY, "replaces_letter": REPLACES}}
+
 STAFF_OK = {
     ("/cases/{ref}/letters/{letter_id}", "get"): {"type": "object", "required": [
         "reference", "letter_id", "to", "step", "channel", "status", "subject", "html", "text"], "properties": {
@@ -483,7 +503,7 @@ STAFF_OK = {
         "to_email": {"type": ["string", "null"]},
         "status": {"type": "string", "enum": ["pending", "sent", "print_queued", "printed", "failed", "cancelled"]},
         "created_at": {"type": "string"}, "sent_at": {"type": ["string", "null"]}, "subject": {"type": "string"},
-        "html": {"type": "string"}, "text": {"type": "string"}}},
+        "html": {"type": "string"}, "text": {"type": "string"}, "delivery": DELIVERY, "replaces_letter": REPLACES}},
     ("/print-queue/printed", "post"): {"type": "object", "required": ["letters"], "properties": {"letters": {
         "type": "array", "items": {"type": "object", "required": ["reference", "letter_id", "status"], "properties": {
             "reference": {"type": "string"}, "letter_id": {"type": "string"},
@@ -509,7 +529,8 @@ STAFF_OK = {
                                              "version": {"type": "integer"},
                                              "next_steps": {"type": "array", "items": {"type": "string"}},
                                              "application": {"type": ["object", "null"]},
-                                             "partner_requests": {"type": "array"}, "letters": {"type": "array"},
+                                             "partner_requests": {"type": "array"},
+                                             "letters": {"type": "array", "items": CASE_LETTER},
                                              "timeline": {"type": "array"}, "notices": {"type": "array"},
                                              "views": {"type": "array"}}},
     ("/cases/{ref}/letters/{letter_id}/printed", "post"): {"type": "object", "properties": {

@@ -172,7 +172,7 @@ def deliver(letters: Iterable[LetterRecord], *, policy: Policy, mailer: Mailer, 
                 html, text = html.replace(LINK_PLACEHOLDER, url), text.replace(LINK_PLACEHOLDER, url)
             provider_id = mailer.send(sender=policy.contacts.sender_email, to=letter.to_email,
                                       reply_to=policy.contacts.spoc_email, subject=letter.subject,
-                                      html=html, text=text)
+                                      html=html, text=text, tags={"ref": letter.ref, "letter": letter.letter_id})
         except LetterCancelled as exc:
             repo.cancel_letter(letter, str(exc))
             log.info("letter_cancelled", extra={"ref": letter.ref, "letter": letter.letter_id, "error": str(exc)})

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from .oidc import OidcClient
     from .outbox import LetterSender
     from .published import PublishedStats
+    from .receipts import Receipts
     from .sweep import Sweep
 
 
@@ -89,6 +90,14 @@ def sender() -> "LetterSender":
 
 
 @lru_cache(maxsize=1)
+def receipts() -> "Receipts":
+    """SES's delivery reports (chalicelib.routes.notifications)."""
+    from .receipts import Receipts
+
+    return Receipts(policies=policies(), renderer=renderer(), repo=repository(), clock=utc_now)
+
+
+@lru_cache(maxsize=1)
 def published() -> "PublishedStats":
     from .published import PublishedStats
 
@@ -111,6 +120,6 @@ def oidc() -> "OidcClient":
 
 
 def reset() -> None:
-    for cached in (renderer, policies, links, repository, intake, partner_returns, casework, sweep, sender, published,
-                   verifier, oidc):
+    for cached in (renderer, policies, links, repository, intake, partner_returns, casework, sweep, sender, receipts,
+                   published, verifier, oidc):
         getattr(cached, "cache_clear", lambda: None)()  # tests may stand in a plain function

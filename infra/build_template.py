@@ -15,13 +15,20 @@ from chalicelib.adapters.tables import ALL_TABLES, table_suffix
 
 OUT = Path(__file__).resolve().parent / "resources.json"
 # The Lambda functions chalice generates; each gets the table prefix.
-FUNCTIONS = ("APIHandler", "StaffAuth", "DeadlineSweep", "LetterSender", "LetterRetry")
+FUNCTIONS = ("APIHandler", "StaffAuth", "DeadlineSweep", "LetterSender", "LetterRetry", "SesReceipts")
 # chalicelib/routes/letters.py: the letter sender reads the letters table's stream. Chalice writes
 # the decorator's placeholder ARN; the stream exists only with the table, so it is set here.
 STREAM_FUNCTION, STREAM_EVENT, STREAM_TABLE = "LetterSender", "LetterSenderDynamodbEventSource", "LettersTable"
 # Records the sender could not handle after the retries (storage down for hours) are kept here for
 # 14 days, with the letters themselves still pending in the table for the retry schedule.
 DEAD_LETTERS = "LetterStreamDeadLetterQueue"
+# SES's delivery reports: emails are sent through this configuration set, whose event destination
+# publishes their deliveries, bounces, complaints and rejects to the topic the SesReceipts function
+# (chalicelib/routes/notifications.py) is subscribed to.
+CONFIGURATION_SET_NAME = "${AWS::StackName}-letters"  # also named in .chalice/policy-*.json
+RECEIPTS_FUNCTION = "SesReceipts"
+# The name `chalice package` gives the function's SNS event (from the handler's name).
+RECEIPTS_EVENT = "SesReceiptsSnsSubscription"
 
 # The staff identity provider (Amazon Cognito or Microsoft Entra ID), given when the stack is deployed.
 PARAMETERS = {
@@ -83,8 +90,38 @@ def table_resource(model: Any) -> dict[str, Any]:
             "Properties": props}
 
 
+def ses_event_resources() -> dict[str, Any]:
+    """The SNS topic SES publishes to (only SES, for this stack's configuration set, may publish),
+    the configuration set and its event destination."""
+    configuration_set_arn = {"Fn::Sub": f"arn:${{AWS::Partition}}:ses:${{AWS::Region}}:${{AWS::AccountId}}:"
+                                        f"configuration-set/{CONFIGURATION_SET_NAME}"}
+    return {
+        # Not encrypted with the AWS-managed SNS key: SES cannot publish to a topic encrypted with it
+        # (its key policy cannot grant SES). Messages are kept only until delivered to the function.
+        "SesEventsTopic": {"Type": "AWS::SNS::Topic", "Properties": {
+            "DisplayName": "Community Trigger: SES delivery reports"}},
+        "SesEventsTopicPolicy": {"Type": "AWS::SNS::TopicPolicy", "Properties": {
+            "Topics": [{"Ref": "SesEventsTopic"}],
+            "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                "Sid": "SesPublishesThisStacksEvents", "Effect": "Allow",
+                "Principal": {"Service": "ses.amazonaws.com"}, "Action": "sns:Publish",
+                "Resource": {"Ref": "SesEventsTopic"},
+                "Condition": {"StringEquals": {"AWS:SourceAccount": {"Ref": "AWS::AccountId"},
+                                               "AWS:SourceArn": configuration_set_arn}}}]}}},
+        "SesConfigurationSet": {"Type": "AWS::SES::ConfigurationSet", "Properties": {
+            "Name": {"Fn::Sub": CONFIGURATION_SET_NAME}}},
+        "SesEventDestination": {"Type": "AWS::SES::ConfigurationSetEventDestination",
+                                "DependsOn": "SesEventsTopicPolicy", "Properties": {
+            "ConfigurationSetName": {"Ref": "SesConfigurationSet"},
+            "EventDestination": {"Name": "letter-receipts", "Enabled": True,
+                                 "MatchingEventTypes": ["delivery", "bounce", "complaint", "reject"],
+                                 "SnsDestination": {"TopicARN": {"Ref": "SesEventsTopic"}}}}},
+    }
+
+
 def build() -> dict[str, Any]:
     resources: dict[str, Any] = {_logical_id(m): table_resource(m) for m in ALL_TABLES}
+    resources.update(ses_event_resources())
     variables = {
         "TABLE_PREFIX": {"Ref": "AWS::StackName"},
         # Partner links point at this stage of the API (chalice names the API RestAPI, the stage "api").
@@ -102,6 +139,7 @@ def build() -> dict[str, Any]:
         "CONSOLE_BASE_URL": {"Ref": "ConsoleBaseUrl"},
         "FORM_SITE_URL": {"Ref": "FormSiteUrl"},
         "FORM_ORIGINS": {"Ref": "FormOrigins"},
+        "SES_CONFIGURATION_SET": {"Ref": "SesConfigurationSet"},
     }
     for function in FUNCTIONS:
         resources[function] = {"Properties": {"Environment": {"Variables": variables}}}
@@ -117,6 +155,11 @@ def build() -> dict[str, Any]:
     }}}
     resources[DEAD_LETTERS] = {"Type": "AWS::SQS::Queue", "Properties": {
         "MessageRetentionPeriod": 1_209_600, "SqsManagedSseEnabled": True}}
+    # chalice makes the subscription's topic {"Fn::Sub": "arn:...:<the decorator's name>"}; the merge
+    # (key by key) replaces that Sub's string, so it names this stack's own topic (its ARN), which
+    # CloudFormation then creates first. A {"Ref": ...} here would be merged in beside the Sub.
+    resources[RECEIPTS_FUNCTION]["Properties"]["Events"] = {
+        RECEIPTS_EVENT: {"Type": "SNS", "Properties": {"Topic": {"Fn::Sub": "${SesEventsTopic}"}}}}
     return {"Parameters": PARAMETERS, "Resources": resources}
 
 

@@ -402,6 +402,27 @@ class OutboxHandler(BaseHTTPRequestHandler):
     def _answer(self, answer: dev_issuer.Answer) -> None:
         return self._send(answer.status, answer.body, answer.content_type, answer.location)
 
+    def _simulate_bounce(self, n: str) -> None:
+        """A hard bounce of message n, handed to the app's own SNS handler as SES would publish it,
+        then the case's console page (where the letter shows it). The letter is found by its SES
+        message id: a scan, fine for a developer's page and never done by the app."""
+        from chalicelib.adapters.tables import LetterRecord
+        from chalicelib.clock import iso, utc_now
+        from chalicelib.receipts import simulated_bounce
+        from chalicelib.routes.notifications import ses_receipts
+
+        try:
+            message = sent_messages()[int(n) - 1]
+        except (ValueError, IndexError):
+            return self._send(404, PAGE.format(title="Not found", body="<p>No such message. <a href=\"/\">Back</a></p>"))
+        letter = next(iter(LetterRecord.scan(LetterRecord.provider_id == message["id"], limit=None)), None)
+        if letter is None:
+            return self._send(404, PAGE.format(title="Not found", body="<p>No letter was sent as that message. "
+                                                                      "<a href=\"/\">Back</a></p>"))
+        outcome = ses_receipts(simulated_bounce(letter, iso(utc_now())), None)
+        say(f"simulated bounce of {letter.ref} letter {letter.letter_id}: {outcome['outcome']}")
+        return self._send(303, "", location=f"http://{HOST}:{API_PORT}/console/cases/{letter.ref}#letters")
+
     def do_POST(self) -> None:  # noqa: N802 - the development issuer's sign-in form and token endpoint
         from urllib.parse import parse_qs
 
@@ -410,6 +431,8 @@ class OutboxHandler(BaseHTTPRequestHandler):
         if length > 65_536:
             return self._send(413, PAGE.format(title="Too large", body="<p>Too large.</p>"))
         form = parse_qs(self.rfile.read(length).decode("ascii", "replace"), keep_blank_values=True)
+        if path.startswith("/messages/") and path.endswith("/bounce"):
+            return self._simulate_bounce(path.split("/")[2])
         if path == "/dev-issuer/authorize":
             return self._answer(self.issuer.authorize_submit(form))
         if path == "/dev-issuer/token":
@@ -436,7 +459,8 @@ class OutboxHandler(BaseHTTPRequestHandler):
         if path == "/":
             rows = "".join(
                 f"<tr><td>{m['n']}</td><td>{html.escape(', '.join(m['to']))}</td><td>{html.escape(m['from'])}</td>"
-                f"<td><a href=\"/messages/{m['n']}\">{html.escape(m['subject'])}</a></td><td>{case_link(m['subject'])}</td></tr>"
+                f"<td><a href=\"/messages/{m['n']}\">{html.escape(m['subject'])}</a></td><td>{case_link(m['subject'])}</td>"
+                f"<td><form method=\"post\" action=\"/messages/{m['n']}/bounce\"><button>Simulate bounce</button></form></td></tr>"
                 for m in reversed(sent_messages()))
             queued = "".join(
                 f"<tr><td>{html.escape(q['area'])}</td><td>{html.escape(q['ref'])}</td>"

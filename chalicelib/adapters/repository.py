@@ -533,6 +533,39 @@ class CaseRepository:
             return False
         return True
 
+    def get_letter(self, ref: str, letter_id: str) -> LetterRecord | None:
+        try:
+            return LetterRecord.get(ref, letter_id, consistent_read=True)
+        except DoesNotExist:
+            return None
+
+    def record_delivery(self, letter: LetterRecord, *, state: str, at: str, key: str, reason: str,
+                        followup: dict[str, Any] | None = None, case: CaseRecord | None = None,
+                        audit: AuditEvent | None = None, letters: list[LetterRecord] = ()) -> None:
+        """What SES said became of an email, in one transaction with what it causes (the SPOC's
+        email, a posted copy, the case's audit event). Only if the event's key sorts after the one
+        stored: a repeated or older event cancels it all. With `followup`, only if none is stored
+        yet, so the SPOC is told and the copy queued once. Raises TransactWriteError when refused
+        (or when the case changed meanwhile: read again and decide again)."""
+
+        def write(tx: TransactWrite) -> None:
+            actions = [LetterRecord.delivery.set(state), LetterRecord.delivery_at.set(at),
+                       LetterRecord.delivery_key.set(key), LetterRecord.delivery_reason.set(reason[:200])]
+            # ref.exists(): an update would otherwise create a letter that was never written.
+            condition = LetterRecord.ref.exists() & (LetterRecord.delivery_key.does_not_exist()
+                                                     | (LetterRecord.delivery_key < key))
+            if followup is not None:
+                actions.append(LetterRecord.bounce_followup.set(followup))
+                condition = condition & LetterRecord.bounce_followup.does_not_exist()
+            tx.update(letter, actions=actions, condition=condition)
+            if case is not None and audit is not None:
+                tx.save(case)  # version-checked: the audit event's seq is the version this produces
+                tx.save(audit, condition=AuditEvent.ref.does_not_exist())
+            for new in letters:
+                tx.save(new, condition=LetterRecord.ref.does_not_exist())
+
+        _commit_retrying_conflicts(write, self._connection(), "record_delivery")
+
     def mark_failed(self, letter: LetterRecord, error: str, retry_at: str) -> None:
         """Keep the letter pending and due again later; the scheduled sweep retries it."""
         letter.update(

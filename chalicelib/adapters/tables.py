@@ -297,6 +297,18 @@ class LetterRecord(Model):
     # senders holding the same copy (the stream's record, delivered twice) cannot both win, even
     # when the lease they would set is the due time they saw.
     claims = NumberAttribute(null=True)
+    # What SES said happened to the email after it took it (chalicelib.receipts), from the event
+    # with the latest time: delivered | soft_bounced | complained | bounced | rejected.
+    delivery = UnicodeAttribute(null=True)
+    delivery_at = UnicodeAttribute(null=True)  # the event's own time (UTC instant), not when it arrived
+    delivery_reason = UnicodeAttribute(null=True)  # a few words ("address does not exist"), never an address
+    # "<delivery_at>#<rank>": an event is recorded only if its key sorts after this (later, or as
+    # late and graver), so late, repeated and out-of-order events cannot move the state back.
+    delivery_key = UnicodeAttribute(null=True)
+    # Set once, with the first bounce that could not be delivered: what was done about it
+    # {"at", "spoc_letter", "post_letter" (None: no postal address, or not a letter to a person)}.
+    bounce_followup = JSONAttribute(null=True)
+    replaces_letter = UnicodeAttribute(null=True)  # a posted copy: the bounced email's letter id
     print_queue = PrintQueueIndex()
     retry_due = RetryDueIndex()
 

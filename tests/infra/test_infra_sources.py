@@ -28,3 +28,39 @@ def test_config_keeps_the_hand_written_policy():
     config = json.loads((REPO / ".chalice" / "config.json").read_text())
     assert config["autogen_policy"] is False
     assert config["stages"]["dev"]["iam_policy_file"] == "policy-dev.json"
+
+
+def test_ses_reports_delivery_bounce_complaint_and_reject_to_a_topic_only_it_may_publish_to():
+    resources = build_template.build()["Resources"]
+    destination = resources["SesEventDestination"]["Properties"]
+    assert destination["ConfigurationSetName"] == {"Ref": "SesConfigurationSet"}
+    events = destination["EventDestination"]
+    assert set(events["MatchingEventTypes"]) == {"delivery", "bounce", "complaint", "reject"}
+    assert events["SnsDestination"]["TopicARN"] == {"Ref": "SesEventsTopic"}
+    [statement] = resources["SesEventsTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "ses.amazonaws.com"} and statement["Action"] == "sns:Publish"
+    assert statement["Condition"]["StringEquals"]["AWS:SourceArn"]["Fn::Sub"].endswith(
+        f"configuration-set/{build_template.CONFIGURATION_SET_NAME}")
+    for function in build_template.FUNCTIONS:
+        env = resources[function]["Properties"]["Environment"]["Variables"]
+        assert env["SES_CONFIGURATION_SET"] == {"Ref": "SesConfigurationSet"}
+
+
+def test_the_role_may_send_through_this_stacks_configuration_set_and_no_other():
+    policy = json.loads((REPO / ".chalice" / "policy-dev.json").read_text())
+    [send] = [s for s in policy["Statement"] if "ses:SendEmail" in s["Action"]]
+    arns = [r["Fn::Sub"] for r in send["Resource"]]
+    assert any(a.endswith(":identity/*") for a in arns)
+    assert [a for a in arns if ":configuration-set/" in a] == [
+        f"arn:${{AWS::Partition}}:ses:${{AWS::Region}}:${{AWS::AccountId}}:configuration-set/"
+        f"{build_template.CONFIGURATION_SET_NAME}"]
+
+
+def test_the_receipts_handler_is_the_function_the_template_subscribes():
+    from app import app
+
+    handlers = {h.name: h for h in app.event_sources if getattr(h, "topic", None)}
+    assert set(handlers) == {"ses_receipts"}
+    # chalice names the function and its SNS event from the handler's name; the template must match.
+    assert build_template.RECEIPTS_FUNCTION == "SesReceipts"
+    assert build_template.RECEIPTS_EVENT in build_template.build()["Resources"]["SesReceipts"]["Properties"]["Events"]

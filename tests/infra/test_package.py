@@ -238,3 +238,22 @@ def test_the_letter_sender_reads_the_letters_tables_stream_with_retries_and_a_de
     assert resources["LetterSender"]["Properties"]["Environment"]["Variables"]["TABLE_PREFIX"] == {"Ref": "AWS::StackName"}
     retry = resources["LetterRetry"]["Properties"]["Events"]
     assert [e["Properties"]["Schedule"] for e in retry.values()] == ["rate(5 minutes)"]
+
+
+def test_the_receipts_function_is_subscribed_to_the_stacks_own_ses_topic(package):
+    resources = json.loads((package / "sam.json").read_text())["Resources"]
+    function = resources["SesReceipts"]
+    assert function["Properties"]["Handler"] == "chalicelib.routes.notifications.ses_receipts"
+    [event] = function["Properties"]["Events"].values()
+    # Exactly the stack's topic (its ARN): chalice's own ARN-from-a-name must not survive the merge.
+    assert event == {"Type": "SNS", "Properties": {"Topic": {"Fn::Sub": "${SesEventsTopic}"}}}
+    assert resources["SesEventsTopic"]["Type"] == "AWS::SNS::Topic"
+    assert resources["SesConfigurationSet"]["Type"] == "AWS::SES::ConfigurationSet"
+    assert resources["SesEventDestination"]["Type"] == "AWS::SES::ConfigurationSetEventDestination"
+    env = function["Properties"]["Environment"]["Variables"]
+    assert env["SES_CONFIGURATION_SET"] == {"Ref": "SesConfigurationSet"}
+    assert resources["APIHandler"]["Properties"]["Environment"]["Variables"]["SES_CONFIGURATION_SET"] == \
+        {"Ref": "SesConfigurationSet"}
+    role = resources["SesReceiptsRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+    actions = {a for s in role["Statement"] for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])}
+    assert "dynamodb:Scan" not in actions and not any(a.endswith("*") for a in actions)

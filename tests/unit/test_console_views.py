@@ -230,7 +230,18 @@ def test_letters_link_to_their_page():
                                           "sent_at": None}]))
     assert rows[0] == {"id": "03", "href": "/console/cases/CT-AAAA-BBBB/letters/03", "to": "Victim",
                        "step": "Victim confirmation", "channel": "Post", "status": {"text": "To print", "colour": "yellow"},
-                       "queued": "Monday 21 December 2026 at 10:00am", "sent": ""}
+                       "queued": "Monday 21 December 2026 at 10:00am", "sent": "", "delivery": "",
+                       "delivery_problem": False}
+
+
+def test_a_letters_row_says_what_ses_reported_and_marks_a_bounce():
+    bounced = {"state": "bounced", "at": "2026-12-21T10:05:00.000Z", "summary": "Bounced 21 Dec 10:05: address does not exist"}
+    rows = v.letter_rows(detail(letters=[
+        {"id": "01", "to": "applicant", "step": "acknowledgement", "channel": "email", "status": "sent", "delivery": bounced},
+        {"id": "02", "to": "spoc", "step": "new_application", "channel": "email", "status": "sent",
+         "delivery": {"state": "delivered", "at": "2026-12-21T10:02:00.000Z", "summary": "Delivered 21 Dec 10:02"}}]))
+    assert [(r["delivery"], r["delivery_problem"]) for r in rows] == [
+        ("Bounced 21 Dec 10:05: address does not exist", True), ("Delivered 21 Dec 10:02", False)]
 
 
 # ---------------------------------------------------------------- timeline, views, banner
