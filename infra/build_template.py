@@ -22,6 +22,7 @@ STREAM_FUNCTION, STREAM_EVENT, STREAM_TABLE = "LetterSender", "LetterSenderDynam
 # Records the sender could not handle after the retries (storage down for hours) are kept here for
 # 14 days, with the letters themselves still pending in the table for the retry schedule.
 DEAD_LETTERS = "LetterStreamDeadLetterQueue"
+RECEIPTS_DEAD_LETTERS = "SesReceiptsDeadLetterQueue"
 # SES's delivery reports: emails are sent through this configuration set, whose event destination
 # publishes their deliveries, bounces, complaints and rejects to the topic the SesReceipts function
 # (chalicelib/routes/notifications.py) is subscribed to.
@@ -160,6 +161,12 @@ def build() -> dict[str, Any]:
     # CloudFormation then creates first. A {"Ref": ...} here would be merged in beside the Sub.
     resources[RECEIPTS_FUNCTION]["Properties"]["Events"] = {
         RECEIPTS_EVENT: {"Type": "SNS", "Properties": {"Topic": {"Fn::Sub": "${SesEventsTopic}"}}}}
+    # SNS invokes the function asynchronously: an event it still fails on after Lambda's two retries
+    # (DynamoDB unreachable) is kept here for 14 days, not dropped.
+    resources[RECEIPTS_FUNCTION]["Properties"]["DeadLetterQueue"] = {
+        "Type": "SQS", "TargetArn": {"Fn::GetAtt": [RECEIPTS_DEAD_LETTERS, "Arn"]}}
+    resources[RECEIPTS_DEAD_LETTERS] = {"Type": "AWS::SQS::Queue", "Properties": {
+        "MessageRetentionPeriod": 1_209_600, "SqsManagedSseEnabled": True}}
     return {"Parameters": PARAMETERS, "Resources": resources}
 
 

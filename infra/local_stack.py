@@ -339,7 +339,8 @@ def case_view(ref: str) -> dict[str, Any] | None:
                              for r in PartnerRequestRecord.query(ref)],
         "partner_returns": [{"request": r.request_id, "version": r.version, "submitted_at": r.submitted_at}
                             for r in PartnerReturnRecord.query(ref)],
-        "letters": [{"id": l.letter_id, "to": l.recipient_role, "step": l.step, "channel": l.channel, "status": l.status}
+        "letters": [{"id": l.letter_id, "to": l.recipient_role, "step": l.step, "channel": l.channel, "status": l.status,
+                     "delivery": l.delivery, "replaces": l.replaces_letter}
                     for l in LetterRecord.query(ref)],
         "timeline": [{"at": e.at, "actor": e.actor, "action": e.action, "from": e.from_status, "to": e.to_status,
                       "detail": e.detail} for e in AuditEvent.query(ref)],

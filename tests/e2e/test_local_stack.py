@@ -64,6 +64,34 @@ def test_openapi_example_is_acknowledged_by_email_with_the_right_dates(stack):
         assert ref in response.read().decode()
 
 
+def test_a_simulated_bounce_shows_on_the_case_and_queues_the_letter_for_post(stack):
+    """The outbox page's Simulate bounce hands the app's SES-events handler a hard bounce of the
+    acknowledgement: the letter shows it, a copy waits in the print queue and the SPOC is emailed."""
+    _, spec = call("GET", f"{stack['api']}/openapi.json")
+    example = spec["paths"]["/applications"]["post"]["requestBody"]["content"]["application/json"]["examples"]["victim"]["value"]
+    status, receipt = call("POST", f"{stack['api']}/applications", example)
+    assert status == 201, receipt
+    ref = receipt["reference"]
+    [ack] = sent(stack["outbox"], lambda m: ref in m["subject"] and m["to"] == [example["victim"]["email"]])
+    request = urllib.request.Request(f"{stack['outbox']}/messages/{ack['n']}/bounce", data=b"", method="POST")
+    with pytest.raises(urllib.error.HTTPError) as redirect:  # 303 to the console (urllib will not follow a POST's)
+        urllib.request.build_opener(NoRedirect).open(request, timeout=30)
+    assert redirect.value.code == 303 and f"/console/cases/{ref}" in redirect.value.headers["Location"]
+    _, case = call("GET", f"{stack['outbox']}/cases/{ref}.json")
+    bounced = [l for l in case["letters"] if l["delivery"] == "bounced"]
+    assert [l["step"] for l in bounced] == ["acknowledgement"]
+    [posted] = [l for l in case["letters"] if l["replaces"] == bounced[0]["id"]]
+    assert posted["channel"] == "post" and posted["status"] == "print_queued"
+    with urllib.request.urlopen(f"{stack['outbox']}/print-queue.json", timeout=10) as response:
+        assert ref in {q["ref"] for q in json.load(response)}
+    assert sent(stack["outbox"], lambda m: ref in m["subject"] and "bounced" in m["subject"].lower())
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
 def test_retry_with_the_same_key_gives_one_case(stack):
     _, spec = call("GET", f"{stack['api']}/openapi.json")
     example = spec["paths"]["/applications"]["post"]["requestBody"]["content"]["application/json"]["examples"]["victim"]["value"]

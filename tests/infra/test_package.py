@@ -257,3 +257,6 @@ def test_the_receipts_function_is_subscribed_to_the_stacks_own_ses_topic(package
     role = resources["SesReceiptsRole"]["Properties"]["Policies"][0]["PolicyDocument"]
     actions = {a for s in role["Statement"] for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])}
     assert "dynamodb:Scan" not in actions and not any(a.endswith("*") for a in actions)
+    assert function["Properties"]["DeadLetterQueue"] == {
+        "Type": "SQS", "TargetArn": {"Fn::GetAtt": ["SesReceiptsDeadLetterQueue", "Arn"]}}
+    assert "sqs:SendMessage" in actions  # to that queue: the events it failed on are kept, not dropped
