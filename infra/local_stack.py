@@ -546,31 +546,37 @@ def start_form_site() -> ThreadingHTTPServer:
     return server
 
 
-def start_sweep_timer() -> threading.Event:
-    """`chalice local` never runs @app.schedule handlers: this timer stands in for EventBridge,
-    calling the same sweep with the time now (working hours apply, as in AWS)."""
+def start_timer(every: int, name: str, tick: Any) -> threading.Event:
+    """`chalice local` never runs @app.schedule handlers: a thread stands in for EventBridge, calling
+    `tick()` every `every` seconds (0: never). A failed tick is reported and the next one runs."""
     stop = threading.Event()
 
     def loop() -> None:
+        while not stop.wait(every):
+            try:
+                tick()
+            except Exception as exc:  # noqa: BLE001 - keep the timer alive; the next tick retries
+                print(f"{name} failed: {type(exc).__name__}", file=sys.stderr, flush=True)
+
+    if every > 0:
+        threading.Thread(target=loop, daemon=True, name=name).start()
+    return stop
+
+
+def start_sweep_timer() -> threading.Event:
+    """The deadline sweep with the time now (working hours apply, as in AWS)."""
+    def tick() -> None:
         from chalicelib import wiring
         from chalicelib.clock import utc_now
         from chalicelib.domain.deadlines import in_working_hours
 
-        while not stop.wait(SWEEP_EVERY):
-            now = utc_now()
-            if not in_working_hours(now):
-                continue
-            try:
-                report = wiring.sweep().run(now)
-            except Exception as exc:  # noqa: BLE001 - keep the timer alive; the next tick retries
-                print(f"sweep failed: {type(exc).__name__}", file=sys.stderr, flush=True)
-                continue
+        now = utc_now()
+        if in_working_hours(now):
+            report = wiring.sweep().run(now)
             if report.effects or report.letters_retried:
                 say(f"sweep {now:%H:%M} UTC: {report.effects} retried {report.letters_retried} letter(s)")
 
-    if SWEEP_EVERY > 0:
-        threading.Thread(target=loop, daemon=True, name="sweep").start()
-    return stop
+    return start_timer(SWEEP_EVERY, "sweep", tick)
 
 
 STREAM_POLL = float(os.environ.get("STREAM_POLL", "0.25"))  # seconds between reads of the letters stream
@@ -661,24 +667,15 @@ def start_letter_stream() -> threading.Event:
 
 def start_retry_timer() -> threading.Event:
     """The `letter_retry` schedule: letters SES refused, or the stream did not send, sent again."""
-    stop = threading.Event()
-
-    def loop() -> None:
+    def tick() -> None:
         from chalicelib import wiring
         from chalicelib.clock import utc_now
 
-        while not stop.wait(RETRY_EVERY):
-            try:
-                report = wiring.sweep().retry_all(utc_now())
-            except Exception as exc:  # noqa: BLE001 - keep the timer alive
-                print(f"letter retry failed: {type(exc).__name__}", file=sys.stderr, flush=True)
-                continue
-            if report.letters_retried or report.letters_failed:
-                say(f"letter retry: {report.letters_retried} sent again, {report.letters_failed} given up")
+        report = wiring.sweep().retry_all(utc_now())
+        if report.letters_retried or report.letters_failed:
+            say(f"letter retry: {report.letters_retried} sent again, {report.letters_failed} given up")
 
-    if RETRY_EVERY > 0:
-        threading.Thread(target=loop, daemon=True, name="letter-retry").start()
-    return stop
+    return start_timer(RETRY_EVERY, "letter retry", tick)
 
 
 class Interrupted(BaseException):
