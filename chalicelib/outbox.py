@@ -12,7 +12,8 @@ dead-letter record). A new letter is due for the retry only STREAM_GRACE after i
 schedule is the safety net for a stream that did not deliver, not a second sender racing it.
 
 Exactly once, as far as SES allows: a sender that dies after its claim and before SES took the
-email leaves the letter to be sent when the lease (SEND_LEASE) ends, once. One that dies after SES
+email leaves the letter to be sent when the lease (`lease_end`: SEND_LEASE after the later of now
+and the time it was due) ends, once. One that dies after SES
 took it and before recording that can cause one duplicate after the lease; nothing can close that
 gap, since SES has no idempotency key."""
 from __future__ import annotations
@@ -39,6 +40,17 @@ SEND_LEASE = timedelta(minutes=2)
 # A stored letter becomes due for the retry schedule this long after it was stored, if the stream
 # has not sent it by then (it normally does within a second).
 STREAM_GRACE = timedelta(minutes=2)
+
+
+def lease_end(letter: LetterRecord, now: datetime) -> datetime:
+    """Until when a claim holds the letter: SEND_LEASE after now, or after the time it was due if
+    that is later. A claim never makes a letter due earlier than it was, so a retry working to
+    another clock (a sweep run for a later time, `make sweep AT=...`, or a sender whose clock is
+    behind) cannot take a letter whose sending is under way. A new letter (due STREAM_GRACE after it
+    was stored) whose sender died is therefore sent by the retry STREAM_GRACE + SEND_LEASE after it
+    was stored, at the latest."""
+    due = datetime.fromisoformat(letter.retry_at.replace("Z", "+00:00")) if letter.retry_at else now
+    return max(now, due) + SEND_LEASE
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -161,7 +173,7 @@ def deliver(letters: Iterable[LetterRecord], *, policy: Policy, mailer: Mailer, 
     for letter in letters:
         if letter.status != "pending" or letter.channel != "email" or not letter.to_email:
             continue
-        if not repo.claim(letter, iso(now + SEND_LEASE)):
+        if not repo.claim(letter, iso(lease_end(letter, now))):
             continue  # another worker has it
         try:
             html, text = letter.html, letter.text
@@ -217,7 +229,12 @@ class LetterSender:
             if report.failed:  # after a failure, later records wait too (the stream's order)
                 report.failed.append(sequence)
                 continue
-            letter = letter_from_stream(record)
+            try:
+                letter = letter_from_stream(record)
+            except Exception as exc:  # noqa: BLE001 - not a letter this code can read: no retry helps
+                log.warning("letter_stream_record_unreadable", extra={"error": type(exc).__name__})
+                report.skipped += 1
+                continue
             if letter is None or letter.area not in self.policies:
                 report.skipped += 1
                 continue

@@ -149,6 +149,9 @@ def build() -> dict[str, Any]:
         # A batch that fails is split to find the one record at fault; each record is tried a bounded
         # number of times (the letters stay pending for the retry schedule) and then recorded here.
         "FunctionResponseTypes": ["ReportBatchItemFailures"],
+        # Up to 4 batches of a shard at once (each letter is claimed, so order does not matter): a
+        # sweep that stores hundreds of reminders at 09:00 is sent in seconds, not minutes.
+        "ParallelizationFactor": 4,
         "BisectBatchOnFunctionError": True,
         "MaximumRetryAttempts": 10,
         "MaximumRecordAgeInSeconds": 3600,

@@ -581,6 +581,8 @@ def start_sweep_timer() -> threading.Event:
 
 STREAM_POLL = float(os.environ.get("STREAM_POLL", "0.25"))  # seconds between reads of the letters stream
 RETRY_EVERY = int(os.environ.get("RETRY_EVERY", "30"))  # seconds; the letter retry (every 5 minutes in AWS)
+STREAM_WORKERS = 8  # batches sent at once (ParallelizationFactor in AWS)
+BATCH = 10  # records per call of the handler, as chalicelib/routes/letters.py asks of Lambda
 
 
 def lambda_records(records: list[dict[str, Any]], stream_arn: str) -> list[dict[str, Any]]:
@@ -617,6 +619,19 @@ def start_letter_stream() -> threading.Event:
             {"ShardIteratorType": "TRIM_HORIZON"}
         return streams.get_shard_iterator(StreamArn=arn, ShardId=shard_id, **position)["ShardIterator"]
 
+    def send_batch(batch: list[dict[str, Any]]) -> set[str]:
+        """The sequence numbers of the batch's records to be read again."""
+        try:
+            answer = letter_sender({"Records": batch}, None) or {}
+        except Exception as exc:  # noqa: BLE001 - as Lambda would: the whole batch again, later
+            print(f"letter sender: {type(exc).__name__}", file=sys.stderr, flush=True)
+            return {r["dynamodb"]["SequenceNumber"] for r in batch}
+        return {f["itemIdentifier"] for f in answer.get("batchItemFailures", [])}
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    senders = ThreadPoolExecutor(max_workers=STREAM_WORKERS, thread_name_prefix="letter-sender")
+
     def loop() -> None:
         iterators: dict[str, str | None] = {}  # None: to be (re)opened from `handled`
         handled: dict[str, str] = {}  # the last sequence number sent (or skipped) in each shard
@@ -642,18 +657,18 @@ def start_letter_stream() -> threading.Event:
                     continue
                 records = lambda_records(page.get("Records", []), arn)
                 following = page.get("NextShardIterator")
-                for start in range(0, len(records), 10):
-                    batch = records[start:start + 10]
-                    failed = {f["itemIdentifier"] for f in
-                              (letter_sender({"Records": batch}, None) or {}).get("batchItemFailures", [])}
-                    done = [r["dynamodb"]["SequenceNumber"] for r in batch]
-                    done = done[:next((i for i, n in enumerate(done) if n in failed), len(done))]
-                    if done:
-                        handled[shard_id] = done[-1]
-                    if failed:  # read again from the first failure, a moment later
-                        following = None
-                        stop.wait(2)
-                        break
+                batches = [records[start:start + BATCH] for start in range(0, len(records), BATCH)]
+                # Several batches at once, as Lambda's ParallelizationFactor does: a sweep that stores
+                # hundreds of reminders is sent in seconds. Each letter is claimed before it is sent,
+                # so reading a record again after a failure sends nothing twice.
+                failed = {n for answer in senders.map(send_batch, batches) for n in answer}
+                sequence = [r["dynamodb"]["SequenceNumber"] for r in records]
+                done = sequence[:next((i for i, n in enumerate(sequence) if n in failed), len(sequence))]
+                if done:
+                    handled[shard_id] = done[-1]
+                if failed:  # read again from the first failure, a moment later
+                    following = None
+                    stop.wait(2)
                 if following is None and not records and page.get("NextShardIterator") is None:
                     finished.add(shard_id)  # a closed shard, read to its end
                     del iterators[shard_id]

@@ -140,7 +140,7 @@ def test_a_sender_that_dies_after_its_claim_leaves_the_letter_to_the_retry_after
     monkeypatch.setattr(CaseRepository, "claim", real_claim)
     letter_sender({"Records": records}, None)  # Lambda tries again: the claimed letter is skipped
     assert outbox(SAM) == []
-    lease_end = clock.now + SEND_LEASE
+    lease_end = clock.now + STREAM_GRACE + SEND_LEASE  # a new letter's lease runs from when it was due
     sweep = wired.sweep()
     assert sweep.retry_all(lease_end - timedelta(seconds=1)).letters_retried == 0
     assert outbox(SAM) == []
@@ -161,3 +161,32 @@ def test_a_staff_step_answers_before_its_letters_go(client, letter_stream, token
         assert {l["status"] for l in r.json_body["letters"] if l["channel"] == "email"} == {"pending"}
     letter_stream.deliver()
     assert len(outbox(SAM)) == before + 1
+
+
+def test_a_retry_working_to_a_later_clock_cannot_take_a_letter_being_sent(client, letter_stream, wired, clock, outbox,
+                                                                         monkeypatch):
+    """A sweep run for a later time (`make sweep AT=...`) stores reminders due by its clock; the
+    sender claims them by the real clock. The claim never makes a letter due earlier than it was, so
+    the sweep's retry finds nothing to take while the send is under way."""
+    from chalicelib.adapters.repository import CaseRepository
+    from chalicelib.clock import iso
+
+    with letter_stream.paused():
+        ref = post(client).json_body["reference"]
+    records = [r for r in stream_records(letter_stream) if r["eventName"] == "INSERT"]
+    real_claim = CaseRepository.claim
+    taken = {}
+
+    def claim_then_stall(self, letter, lease_until):
+        real_claim(self, letter, lease_until)
+        taken[letter.letter_id] = lease_until
+        raise ConnectionError("still sending")
+
+    monkeypatch.setattr(CaseRepository, "claim", claim_then_stall)
+    letter_sender({"Records": records[:1]}, None)  # claimed by the clock now, then mid-send
+    monkeypatch.setattr(CaseRepository, "claim", real_claim)
+    later = clock.now + STREAM_GRACE  # the letter's own due time: the moment the retry could first take it
+    wired.sweep().retry_all(later)  # the letters nobody had claimed yet go; the one being sent does not
+    assert outbox(SAM) == []
+    assert [l.status for l in LetterRecord.query(ref) if l.to_email == SAM] == ["pending"]
+    assert list(taken) == ["01"] and taken["01"] > iso(later)
