@@ -169,7 +169,8 @@ def working_email(*, ref: str, letter_id: str, policy: Policy, step: str, role: 
 
 def deliver(letters: Iterable[LetterRecord], *, policy: Policy, mailer: Mailer, repo: CaseRepository,
             now: datetime, link_for: LinkFor | None = None) -> None:
-    """Send pending email letters once each. Failures are recorded for retry, never raised."""
+    """Send pending email letters once each. SES's refusals are recorded for retry, not raised; a
+    storage error is raised (the stream delivers the record again, the claim keeps it to one send)."""
     for letter in letters:
         if letter.status != "pending" or letter.channel != "email" or not letter.to_email:
             continue

@@ -142,17 +142,6 @@ def _fresh_app_state() -> None:
     reset_connections()
 
 
-GOOD_RETURN = {  # a police return, as tests/api/test_partners.py posts it
-    "responder_name": "PC Jo Lee", "responder_role": "ASB officer",
-    "reports_held": "yes", "under_investigation": "no", "vulnerability_markers": "yes", "risk_assessments": "no",
-    "reports-0-reference": "DC-5001", "reports-0-date_received": "2026-12-01", "reports-0-incident_date": "2026-11-30",
-    "reports-0-reporting_party": "Sam Taylor", "reports-0-perpetrator": "Occupant of flat 3",
-    "reports-0-overview": "Loud music after midnight", "reports-0-how_received": "phone",
-    "reports-0-action_taken": "yes", "reports-0-action_detail": "Officers visited and gave advice",
-    "action": "submit",
-}
-
-
 def post_application(client, body: dict, key: str | None = None):
     headers = {"Content-Type": "application/json", **({"Idempotency-Key": key} if key else {})}
     return client.http.post("/applications", headers=headers, body=json.dumps(body))
@@ -204,7 +193,7 @@ def route_calls() -> list[tuple[str, int, object]]:
 
         from chalicelib import wiring
         from chalicelib.clock import london_date, utc_now
-        from chalicelib.openapi import example_application
+        from chalicelib.openapi import example_application, example_return_form
 
         _fresh_app_state()
         bearer, verifier = staff_token()
@@ -229,7 +218,7 @@ def route_calls() -> list[tuple[str, int, object]]:
                 measure("GET /partner/{token}", lambda: client.http.get(f"/partner/{token}"))
                 measure("POST /partner/{token} (a police return)", lambda: client.http.post(
                     f"/partner/{token}", headers={"Content-Type": "application/x-www-form-urlencoded"},
-                    body=urlencode(GOOD_RETURN)))
+                    body=urlencode(example_return_form(london_date(utc_now())))))
                 measure("POST /cases/{ref}/threshold-decision (SPOC)", lambda: client.http.post(
                     f"/cases/{second}/threshold-decision", body=json.dumps(
                         {"decision": "not_met", "reasons": "Only two of the reports were made within a month."}),
