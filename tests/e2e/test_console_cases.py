@@ -69,3 +69,22 @@ def test_a_spoc_finds_a_case_adds_a_note_and_reads_a_letter(page, stack):
     page.click(f"a:has-text('Back to case {ref}')")
     page.wait_for_selector("#views")
     assert "Letter 01" in page.inner_text("#views ~ table")  # the look at the letter is on the record
+
+
+def test_on_a_phone_the_case_page_never_scrolls_sideways(browser, stack):
+    """Its wide tables (deadlines, the incidents, the letters with their delivery) scroll in their own
+    box, which the keyboard can reach; the page itself fits a 375-pixel screen."""
+    status, receipt = call("POST", f"{stack['api']}/applications", example_application(date.today()))
+    assert status == 201, receipt
+    context = browser.new_context(viewport={"width": 375, "height": 800})
+    try:
+        phone = context.new_page()
+        sign_in_to_console(phone, stack, name="Pat Tester", role="spoc", areas=("derbyshire",),
+                           path=f"/console/cases/{receipt['reference']}")
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 375
+        letters = phone.locator(".ct-table-scroll[aria-label='Letters and emails']")
+        assert letters.evaluate("e => e.scrollWidth > e.clientWidth")  # wider than the phone: scrolls inside
+        no_axe_violations(phone, "a case on a phone")
+        keep(phone, "console-cases-case-phone")
+    finally:
+        context.close()

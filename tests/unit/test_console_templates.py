@@ -38,7 +38,8 @@ def macro(env, call: str, **context) -> str:
 
 MACROS = {"button", "button_group", "text_input", "textarea", "character_count", "select", "radios", "checkboxes",
           "date_input", "error_summary", "error_message", "summary_list", "table", "tag", "badge", "timeline",
-          "notification_banner", "inset_text", "details", "warning_text", "back_link", "pagination", "csrf_field"}
+          "notification_banner", "inset_text", "details", "warning_text", "back_link", "pagination", "csrf_field",
+          "wide_table"}
 
 
 class Tags(HTMLParser):
@@ -345,3 +346,10 @@ def test_csrf_field_and_every_macro_is_csp_safe(env):
     defined = set(re.findall(r"{%-? macro ([a-z]\w*)\(", source))
     assert defined == MACROS, "tests cover every public macro"
     assert "style=" not in source and "<script" not in source and "| safe" not in source
+
+
+def test_a_wide_table_scrolls_in_a_named_region_the_keyboard_can_reach(env):
+    html = macro(env, '{% call wide_table(label) %}<table class="govuk-table"></table>{% endcall %}', label=HOSTILE)
+    [(tag, attrs), (inner, _)] = Tags(html).tags
+    assert tag == "div" and inner == "table"
+    assert attrs == {"class": "ct-table-scroll", "role": "region", "aria-label": HOSTILE, "tabindex": "0"}
