@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib.adapters.tables import ALL_TABLES, table_suffix
+from infra import stack
 
 OUT = Path(__file__).resolve().parent / "resources.json"
 # The Lambda functions chalice generates; each gets the table prefix.
@@ -170,7 +171,13 @@ def build() -> dict[str, Any]:
         "Type": "SQS", "TargetArn": {"Fn::GetAtt": [RECEIPTS_DEAD_LETTERS, "Arn"]}}
     resources[RECEIPTS_DEAD_LETTERS] = {"Type": "AWS::SQS::Queue", "Properties": {
         "MessageRetentionPeriod": 1_209_600, "SqsManagedSseEnabled": True}}
-    return {"Parameters": PARAMETERS, "Resources": resources}
+    template: dict[str, Any] = {"Parameters": dict(PARAMETERS), "Resources": resources}
+    for part in stack.fragments():
+        extra = dict(part)
+        part_variables = extra.pop("Variables", {})
+        stack.merge(template, extra)
+        stack.merge(variables, part_variables)  # the same dict every function's Environment holds
+    return template
 
 
 def render() -> str:

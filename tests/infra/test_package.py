@@ -26,15 +26,6 @@ REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def package(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("package")
-    result = subprocess.run(["bash", str(REPO / "infra" / "package.sh"), str(out)], cwd=REPO,
-                            capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return out
-
-
 def test_zip_contains_templates_and_policies(package):
     names = set(zipfile.ZipFile(package / "deployment.zip").namelist())
     for policy in (REPO / "policies").glob("*.toml"):
