@@ -75,6 +75,8 @@ def table_resource(model: Any) -> dict[str, Any]:
         "KeySchema": _keys(schema["key_schema"]),
         "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
         "SSESpecification": {"SSEEnabled": True},
+        # Case data is personal data: neither a mistaken stack delete nor a console click drops a table.
+        "DeletionProtectionEnabled": True,
     }
     if schema.get("global_secondary_indexes"):
         props["GlobalSecondaryIndexes"] = [
@@ -87,7 +89,7 @@ def table_resource(model: Any) -> dict[str, Any]:
     ttl = model._ttl_attribute()  # noqa: SLF001
     if ttl is not None:
         props["TimeToLiveSpecification"] = {"AttributeName": ttl.attr_name, "Enabled": True}
-    # Case data is personal data: keep the table if the stack is deleted by mistake.
+    # ... and if the stack is deleted on purpose, the tables stay (to be exported, then deleted by hand).
     return {"Type": "AWS::DynamoDB::Table", "DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain",
             "Properties": props}
 
