@@ -13,6 +13,7 @@
 # boto3 1.27.1 / botocore 1.30.1; requirements.txt keeps them pinned for the tests), `holidays` is
 # cut to the United Kingdom and tzdata to Europe/London and UTC. It prints the sizes before and after.
 #
+#   AREAS="a b" infra/package.sh [OUT_DIR]  (AREAS optional: only those areas' policies)
 #   infra/package.sh [OUT_DIR]    -> OUT_DIR/deployment.zip and OUT_DIR/sam.json (default build/package)
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -33,7 +34,18 @@ mkdir -p "$work/.chalice"
 cp "$repo/.chalice/config.json" "$repo"/.chalice/policy-*.json "$work/.chalice/"
 rm -rf "$work/chalicelib/_bundle"
 mkdir -p "$work/chalicelib/_bundle"
-cp -R "$repo/templates" "$repo/policies" "$work/chalicelib/_bundle/"
+cp -R "$repo/templates" "$work/chalicelib/_bundle/"
+# AREAS="dacorum hart" ships only those areas' policies (a council's deployment serves its own areas:
+# make deploy passes the settings' council.areas); unset, every policy in policies/.
+mkdir -p "$work/chalicelib/_bundle/policies"
+if [ -n "${AREAS:-}" ]; then
+  for area in ${AREAS//,/ }; do
+    [ -f "$repo/policies/$area.toml" ] || { echo "AREAS: no policy policies/$area.toml" >&2; exit 2; }
+    cp "$repo/policies/$area.toml" "$work/chalicelib/_bundle/policies/"
+  done
+else
+  cp "$repo"/policies/*.toml "$work/chalicelib/_bundle/policies/"
+fi
 cp -R "$repo/build/console-assets" "$work/chalicelib/_bundle/console-assets"
 rm -f "$work/chalicelib/_bundle/console-assets/.inputs"
 find "$work" -name __pycache__ -type d -prune -exec rm -rf {} +

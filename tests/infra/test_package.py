@@ -251,3 +251,21 @@ def test_the_receipts_function_is_subscribed_to_the_stacks_own_ses_topic(package
     assert function["Properties"]["DeadLetterQueue"] == {
         "Type": "SQS", "TargetArn": {"Fn::GetAtt": ["SesReceiptsDeadLetterQueue", "Arn"]}}
     assert "sqs:SendMessage" in actions  # to that queue: the events it failed on are kept, not dropped
+
+
+def test_a_councils_package_carries_only_its_own_areas_policies(tmp_path):
+    """make deploy passes the settings' areas: a council's functions must not serve another council's areas."""
+    result = subprocess.run(["bash", str(REPO / "infra" / "package.sh"), str(tmp_path)], cwd=REPO,
+                            env={**os.environ, "AREAS": "hart,dacorum"}, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "policies ok: ['dacorum', 'hart']" in result.stdout
+    names = zipfile.ZipFile(tmp_path / "deployment.zip").namelist()
+    assert sorted(n for n in names if n.startswith("chalicelib/_bundle/policies/")) == [
+        "chalicelib/_bundle/policies/dacorum.toml", "chalicelib/_bundle/policies/hart.toml"]
+
+
+def test_a_package_for_an_area_with_no_policy_is_refused(tmp_path):
+    result = subprocess.run(["bash", str(REPO / "infra" / "package.sh"), str(tmp_path)], cwd=REPO,
+                            env={**os.environ, "AREAS": "hart nowhere"}, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 2 and "AREAS: no policy policies/nowhere.toml" in result.stderr
+    assert not (tmp_path / "deployment.zip").exists()
