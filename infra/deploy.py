@@ -81,7 +81,11 @@ class Email(_Section):
 class Site(_Section):
     domain_name: str = ""
     certificate_arn: str = ""
-    form_origins: list[str]
+    # Empty: the form site's own origin and the API's (the stack's default).
+    form_origins: list[str] = []
+    # Without a domain_name the form's address is known only after the first deploy (the SiteUrl
+    # output): give it here and deploy again. Empty: https://<domain_name>/.
+    form_site_url: str = ""
 
 
 class Api(_Section):
@@ -257,8 +261,8 @@ def check(settings: Settings, *, dry_run: bool = False) -> tuple[list[str], list
                 why = "CloudFront uses certificates from us-east-1 only" if section == "site" else \
                     "a regional API uses a certificate from the stack's own region"
                 say(f"{section}.certificate_arn: is in {match['region']}; it must be in {region} ({why})")
-    if not site.form_origins:
-        say("site.form_origins: required (the https origins whose pages post the form)")
+    if site.form_site_url and (problem := _origin_problem(site.form_site_url.rstrip("/"))):
+        say(f"site.form_site_url: {problem}")
     for i, origin in enumerate(site.form_origins):
         if problem := _origin_problem(origin):
             say(f"site.form_origins[{i}]: {problem}")
@@ -368,6 +372,7 @@ def parameters(settings: Settings) -> dict[str, str]:
         "ApiCertificateArn": api.certificate_arn,
         "SenderDomain": settings.email.sender_domain.lower(),
         "FormOrigins": ",".join(site.form_origins),
+        "FormSiteUrl": site.form_site_url,
         "AlarmEmail": monitoring.alarm_email,
         "LogRetentionDays": str(monitoring.log_retention_days),
         "ApiThrottleRate": str(monitoring.api_throttle_rate),
@@ -495,9 +500,10 @@ def _outputs(settings: Settings, run: Runner) -> dict[str, str]:
     text = run.aws("cloudformation", "describe-stacks", "--stack-name", settings.stack.name,
                    "--query", "Stacks[0].Outputs", "--output", "json", capture=True)
     if text is None:  # a dry run: what the outputs would be, where the settings say
+        # Where infra/stack/site.py puts them: the API under the site's /api when there is a site domain.
         site = f"https://{settings.site.domain_name}" if settings.site.domain_name else "https://<distribution>.cloudfront.net"
-        api = f"https://{settings.api.domain_name}/api" if settings.api.domain_name else \
-            f"https://<api-id>.execute-api.{settings.stack.region}.amazonaws.com/api"
+        api = f"{site}/api" if settings.site.domain_name else f"https://{settings.api.domain_name}" \
+            if settings.api.domain_name else f"https://<api-id>.execute-api.{settings.stack.region}.amazonaws.com/api"
         return {"ApiUrl": api, "SiteUrl": site, "SiteBucketName": "<SiteBucketName>",
                 "SiteDistributionId": "<SiteDistributionId>", "ConsoleUrl": f"{api}/console/",
                 "SenderDomainDkimRecords": "<SenderDomainDkimRecords>"}
@@ -610,8 +616,17 @@ def deploy(settings_path: Path, *, dry_run: bool, yes: bool, out=sys.stdout) -> 
     for area in settings.council.areas:
         run.say(f"  form for {area}: {outputs['SiteUrl'].rstrip('/')}/{area}/")
     run.say("Follow-ups (README, Deployment):")
-    run.say(f"  - DNS: add the DKIM CNAMEs for {params['SenderDomain']}: {outputs.get('SenderDomainDkimRecords', '-')}; "
-            "and the SPF and DMARC records")
+    run.say(f"  - DNS: add the DKIM CNAMEs for {params['SenderDomain']}: {outputs.get('SenderDomainDkimRecords', '-')}")
+    if outputs.get("SenderDomainMailFromRecords"):
+        run.say(f"  - DNS: the MAIL FROM records: {outputs['SenderDomainMailFromRecords']}")
+    run.say(f"  - DNS: SPF and DMARC TXT records for {params['SenderDomain']} (README)")
+    if settings.site.domain_name:
+        run.say(f"  - DNS: {settings.site.domain_name} CNAME {outputs.get('SiteDistributionDomainName', '<SiteDistributionDomainName>')}")
+    elif not settings.site.form_site_url:
+        run.say(f"  - set site.form_site_url = \"{outputs['SiteUrl']}\" in {_label(settings_path)} and deploy again "
+                "(with no site domain the form's address is known only now)")
+    if settings.api.domain_name:
+        run.say(f"  - DNS: {settings.api.domain_name} CNAME {outputs.get('ApiDomainTarget', '<ApiDomainTarget>')}")
     run.say("  - SES: request production access (out of the sandbox) for this account and region, once")
     if settings.identity.provider == "cognito":
         run.say(f"  - the first admin: aws cognito-idp admin-create-user --user-pool-id "

@@ -121,8 +121,8 @@ COGNITO_CASES = [
      "site.certificate_arn: is in eu-west-2; it must be in us-east-1 (CloudFront uses certificates from us-east-1 only)"),
     ("site.certificate_arn", "arn:aws:iam::111122223333:server-certificate/x",
      "site.certificate_arn: 'arn:aws:iam::111122223333:server-certificate/x' is not an ACM certificate ARN"),
-    ("site.form_origins", None, "site.form_origins: required"),
-    ("site.form_origins", [], "site.form_origins: required (the https origins whose pages post the form)"),
+    ("site.form_site_url", "communitytrigger.wendle.example", "site.form_site_url: 'communitytrigger.wendle.example' "
+                                                              "is not an https origin"),
     ("site.form_origins", ["http://www.wendle.example"], "site.form_origins[0]: 'http://www.wendle.example' is not "
                                                          "an https origin"),
     ("site.form_origins", ["https://www.wendle.example", "https://www.wendle.example/forms/"],
