@@ -505,7 +505,7 @@ def _outputs(settings: Settings, run: Runner) -> dict[str, str]:
         api = f"{site}/api" if settings.site.domain_name else f"https://{settings.api.domain_name}" \
             if settings.api.domain_name else f"https://<api-id>.execute-api.{settings.stack.region}.amazonaws.com/api"
         return {"ApiUrl": api, "SiteUrl": site, "SiteBucketName": "<SiteBucketName>",
-                "SiteDistributionId": "<SiteDistributionId>", "ConsoleUrl": f"{api}/console/",
+                "SiteDistributionId": "<SiteDistributionId>", "ConsoleUrl": f"{api}/console/cases",
                 "SenderDomainDkimRecords": "<SenderDomainDkimRecords>"}
     return {o["OutputKey"]: o["OutputValue"] for o in json.loads(text or "[]")}
 
@@ -616,9 +616,13 @@ def deploy(settings_path: Path, *, dry_run: bool, yes: bool, out=sys.stdout) -> 
     for area in settings.council.areas:
         run.say(f"  form for {area}: {outputs['SiteUrl'].rstrip('/')}/{area}/")
     run.say("Follow-ups (README, Deployment):")
-    run.say(f"  - DNS: add the DKIM CNAMEs for {params['SenderDomain']}: {outputs.get('SenderDomainDkimRecords', '-')}")
+    run.say(f"  - DNS: the three DKIM CNAME records for {params['SenderDomain']}:")
+    for line in outputs.get("SenderDomainDkimRecords", "-").splitlines():
+        run.say(f"      {line}")
     if outputs.get("SenderDomainMailFromRecords"):
-        run.say(f"  - DNS: the MAIL FROM records: {outputs['SenderDomainMailFromRecords']}")
+        run.say("  - DNS: the MAIL FROM domain's records:")
+        for line in outputs["SenderDomainMailFromRecords"].splitlines():
+            run.say(f"      {line}")
     run.say(f"  - DNS: SPF and DMARC TXT records for {params['SenderDomain']} (README)")
     if settings.site.domain_name:
         run.say(f"  - DNS: {settings.site.domain_name} CNAME {outputs.get('SiteDistributionDomainName', '<SiteDistributionDomainName>')}")
