@@ -424,11 +424,11 @@ def parameters_file(params: dict[str, str]) -> list[dict[str, str]]:
 class Runner:
     """Prints each command before running it; in a dry run AWS commands are only printed."""
 
-    def __init__(self, *, dry_run: bool, region: str, out=sys.stdout):
+    def __init__(self, *, dry_run: bool, region: str, out=None):
         self.dry_run, self.region, self.out = dry_run, region, out
 
     def say(self, text: str = "") -> None:
-        print(text, file=self.out, flush=True)
+        print(text, file=self.out or sys.stdout, flush=True)
 
     def local(self, cmd: list[str], **env: str) -> None:
         self.say("$ " + " ".join([*(f"{k}={shlex.quote(v)}" for k, v in env.items()), shlex.join(cmd)]))
@@ -513,9 +513,9 @@ def _outputs(settings: Settings, run: Runner) -> dict[str, str]:
 # -- the steps -----------------------------------------------------------------------------------
 
 
-def deploy(settings_path: Path, *, dry_run: bool, yes: bool, out=sys.stdout) -> int:
+def deploy(settings_path: Path, *, dry_run: bool, yes: bool, out=None) -> int:
     def step(n: int, title: str) -> None:
-        print(f"\n== {n}. {title}", file=out, flush=True)
+        print(f"\n== {n}. {title}", file=out or sys.stdout, flush=True)
 
     step(1, f"check the settings ({_label(settings_path)})")
     try:
@@ -526,7 +526,7 @@ def deploy(settings_path: Path, *, dry_run: bool, yes: bool, out=sys.stdout) -> 
         print(f"{len(exc.problems)} problem(s): nothing was deployed", file=sys.stderr)
         return 2
     for warning in warnings:
-        print(f"warning: {warning}", file=out)
+        print(f"warning: {warning}", file=out or sys.stdout)
     run = Runner(dry_run=dry_run, region=settings.stack.region, out=out)
     name = settings.stack.name
     build = REPO / "build" / "deploy" / name

@@ -4,6 +4,7 @@ no AWS credentials builds and checks everything and prints the AWS commands it w
 from __future__ import annotations
 
 import copy
+import json
 import os
 import subprocess
 import sys
@@ -276,3 +277,94 @@ def test_a_dry_run_with_no_aws_credentials_builds_checks_and_prints_the_commands
         assert f"would run: {command}" in out, command
     assert "--parameters file://" in out and "CAPABILITY_AUTO_EXPAND" in out
     assert "dry run: nothing was changed in AWS" in out
+
+
+FAKE_AWS = r'''#!{python}
+"""A stand-in for the AWS CLI: logs each call and answers as a new stack's first deploy would."""
+import json, shutil, sys
+args = sys.argv[1:]
+with open({log!r}, "a") as log:
+    log.write(json.dumps(args) + "\n")
+def arg(name):
+    return args[args.index(name) + 1]
+command = " ".join(args[:2])
+if command == "sts get-caller-identity":
+    print("111122223333")
+elif command == "s3api head-bucket":
+    sys.exit(254)  # no artifact bucket yet
+elif command == "cloudformation package":
+    shutil.copyfile(arg("--template-file"), arg("--output-template-file"))
+elif command == "cloudformation describe-stacks" and arg("--query") == "Stacks[0].StackStatus":
+    print("An error occurred (ValidationError): Stack with id x does not exist", file=sys.stderr)
+    sys.exit(254)
+elif command == "cloudformation describe-change-set":
+    print(json.dumps({{"Status": "CREATE_COMPLETE", "Changes": [
+        {{"Type": "Resource", "ResourceChange": {{"Action": "Add", "LogicalResourceId": "CasesTable",
+                                               "ResourceType": "AWS::DynamoDB::Table"}}}},
+        {{"Type": "Resource", "ResourceChange": {{"Action": "Modify", "LogicalResourceId": "APIHandler",
+                                               "ResourceType": "AWS::Lambda::Function", "Replacement": "False"}}}}]}}))
+elif command == "cloudformation describe-stacks":
+    print(json.dumps([
+        {{"OutputKey": "ApiUrl", "OutputValue": "https://communitytrigger.wendle.example/api"}},
+        {{"OutputKey": "SiteUrl", "OutputValue": "https://communitytrigger.wendle.example/"}},
+        {{"OutputKey": "SiteBucketName", "OutputValue": "wendle-site-bucket"}},
+        {{"OutputKey": "SiteDistributionId", "OutputValue": "E2EXAMPLE"}},
+        {{"OutputKey": "ConsoleUrl", "OutputValue": "https://communitytrigger.wendle.example/api/console/cases"}},
+        {{"OutputKey": "UserPoolId", "OutputValue": "eu-west-2_Example"}},
+        {{"OutputKey": "SenderDomainDkimRecords", "OutputValue": "a._domainkey.wendle.example CNAME a.dkim.amazonses.com"}}]))
+'''
+
+
+@pytest.mark.slow
+def test_a_deploy_runs_the_aws_commands_in_order(tmp_path):
+    """The real path, against a stand-in `aws` on PATH (the settings' placeholder addresses replaced)."""
+    raw = example()
+    raw["council"]["areas"] = ["hart"]
+    raw["email"]["sender_domain"] = "hart.gov.uk"
+    settings = write(tmp_path, raw)
+    log = tmp_path / "aws.log"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "aws").write_text(FAKE_AWS.format(python=sys.executable, log=str(log)))
+    (bin_dir / "aws").chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    result = subprocess.run([sys.executable, "-m", "infra.deploy", "--settings", str(settings), "--yes"], cwd=REPO,
+                            env=env, capture_output=True, text=True, timeout=900, stdin=subprocess.DEVNULL)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    calls = [json.loads(line) for line in log.read_text().splitlines()]
+    assert all(call[-2:] == ["--region", "eu-west-2"] for call in calls)
+    assert [" ".join(call[:2]) for call in calls] == [
+        "sts get-caller-identity", "s3api head-bucket", "s3api create-bucket", "s3api put-public-access-block",
+        "cloudformation package", "s3 cp", "cloudformation describe-stacks", "cloudformation create-change-set",
+        "cloudformation wait", "cloudformation describe-change-set", "cloudformation execute-change-set",
+        "cloudformation wait", "cloudformation describe-stacks", "s3 sync", "s3 sync", "cloudfront create-invalidation"]
+    bucket = "community-trigger-artifacts-111122223333-eu-west-2"
+    create = calls[7]
+    assert create[create.index("--change-set-type") + 1] == "CREATE"
+    assert create[create.index("--template-url") + 1].startswith(f"https://{bucket}.s3.eu-west-2.amazonaws.com/")
+    assert calls[11][2] == "stack-create-complete"
+    assert calls[13][3] == "s3://wendle-site-bucket/hart/"  # only the area served
+    assert "Add      CasesTable" in result.stdout and "AWS::Lambda::Function" in result.stdout
+    assert "a._domainkey.wendle.example CNAME a.dkim.amazonses.com" in result.stdout
+    assert "eu-west-2_Example" in result.stdout
+
+
+def test_without_a_terminal_or_yes_nothing_is_executed(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "stdin", open(os.devnull))
+    runner = deploy.Runner(dry_run=False, region="eu-west-2")
+    assert deploy.confirm(False, runner) is False
+    assert "--yes (make deploy YES=1)" in capsys.readouterr().out
+    assert deploy.confirm(True, runner) is True
+
+
+def test_the_changes_show_each_action_and_whether_a_modify_replaces():
+    import io
+    out = io.StringIO()
+    deploy.show_changes({"Changes": [
+        {"ResourceChange": {"Action": "Modify", "LogicalResourceId": "SiteDistribution",
+                            "ResourceType": "AWS::CloudFront::Distribution", "Replacement": "True"}},
+        {"ResourceChange": {"Action": "Remove", "LogicalResourceId": "OldQueue", "ResourceType": "AWS::SQS::Queue"}}]},
+        deploy.Runner(dry_run=False, region="eu-west-2", out=out))
+    lines = out.getvalue().splitlines()
+    assert lines[1].split() == ["Modify", "SiteDistribution", "AWS::CloudFront::Distribution", "True"]
+    assert lines[2].split() == ["Remove", "OldQueue", "AWS::SQS::Queue", "-"]
