@@ -569,7 +569,9 @@ def deploy(settings_path: Path, *, dry_run: bool, yes: bool, out=None) -> int:
     run.aws("cloudformation", "create-change-set", "--stack-name", name, "--change-set-name", change_set,
             "--change-set-type", kind, "--template-url", template_url, "--parameters", f"file://{params_path}",
             "--capabilities", "CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND",
-            "--tags", f"Key=council,Value={settings.council.name}", "Key=application,Value=community-trigger")
+            # JSON, not the shorthand: a council's name may hold commas.
+            "--tags", json.dumps([{"Key": "council", "Value": settings.council.name},
+                                  {"Key": "application", "Value": "community-trigger"}]))
     waited = run.aws("cloudformation", "wait", "change-set-create-complete", "--stack-name", name,
                      "--change-set-name", change_set, capture=True, check=False)
     description = run.aws("cloudformation", "describe-change-set", "--stack-name", name, "--change-set-name",
@@ -595,6 +597,11 @@ def deploy(settings_path: Path, *, dry_run: bool, yes: bool, out=None) -> int:
 
     step(7, "build and upload the applicants' form")
     outputs = _outputs(settings, run)
+    absent = [key for key in ("ApiUrl", "SiteUrl", "SiteBucketName", "SiteDistributionId") if key not in outputs]
+    if absent:
+        print(f"the stack has no output {', '.join(absent)}: is infra/stack's site part in the template?",
+              file=sys.stderr)
+        return 1
     site = build / "site"
     shutil.rmtree(site, ignore_errors=True)
     run.local([sys.executable, "-m", "form.build", "--api-url", outputs["ApiUrl"], "--site-url", outputs["SiteUrl"],
