@@ -19,7 +19,7 @@ export PORT MOTO_PORT OUTBOX_PORT DYNAMODB_PORT RESET
 ROLE ?= spoc
 AREA ?= derbyshire
 
-.PHONY: run test unit venv assets package template example token sweep reconcile backfill form bench clean help
+.PHONY: run test unit venv assets package template example token sweep reconcile backfill form bench deploy clean help
 
 help:
 	@echo "make run      start everything locally (API, AWS stand-ins, outbox) and print the URLs; RESET=1 starts empty"
@@ -33,6 +33,7 @@ help:
 	@echo "make token    print a staff token for the local stack: make token ROLE=spoc AREA=hart"
 	@echo "make assets   build the staff console's CSS, JavaScript and icons into build/console-assets (when changed)"
 	@echo "make package  build build/package/deployment.zip and sam.json with chalice package"
+	@echo "make deploy  package, show the changes and deploy one council: make deploy SETTINGS=infra/councils/x.toml [DRY_RUN=1] [YES=1]"
 	@echo "make bench    measure cold starts beside a floor, AWS calls per request, the sweep at 10k/100k cases, the zip"
 	@echo "make template rebuild infra/resources.json from the table models"
 
@@ -84,6 +85,12 @@ token: $(STAMP)
 
 package: $(STAMP) assets
 	bash infra/package.sh build/package
+
+# make deploy SETTINGS=infra/councils/<council>.toml: DRY_RUN=1 checks and builds everything and only
+# prints the AWS commands; YES=1 executes the change set without asking.
+SETTINGS ?= infra/councils/example.toml
+deploy: $(STAMP) assets
+	$(BIN)/python -m infra.deploy --settings "$(SETTINGS)" $(if $(DRY_RUN),--dry-run,) $(if $(YES),--yes,)
 
 bench: $(STAMP) package
 	$(BIN)/python -m infra.bench
