@@ -534,7 +534,8 @@ def deploy(settings_path: Path, *, dry_run: bool, yes: bool, out=None) -> int:
             f"identity {settings.identity.provider}" + (" (dry run: AWS commands are only printed)" if dry_run else ""))
 
     step(2, "package")
-    run.local(["bash", "infra/package.sh", str(build)], STAGE=settings.stack.stage)
+    # Only the served areas' policies go into the package: the functions serve no other council's areas.
+    run.local(["bash", "infra/package.sh", str(build)], STAGE=settings.stack.stage, AREAS=" ".join(settings.council.areas))
     sam = build / "sam.json"
 
     step(3, "cfn-lint the template")
