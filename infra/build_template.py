@@ -49,11 +49,7 @@ PARAMETERS = {
     "OidcScopes": {"Type": "String", "Default": "openid profile email", "Description": "Scopes the console asks for"},
     "OidcEndSessionUrl": {"Type": "String", "Default": "",
                           "Description": "Sign-out page when discovery names none (Cognito: https://<domain>/logout)"},
-    "ConsoleBaseUrl": {"Type": "String", "Default": "",
-                       "Description": "The console's public address (a custom domain); empty: the API's own URL"},
-    "FormSiteUrl": {"Type": "String", "Description": "Where the static form is hosted (make form SITE_URL=...)"},
-    "FormOrigins": {"Type": "String", "Description": "Comma-separated origins allowed to post the form "
-                                                     "(e.g. https://www.dacorum.gov.uk,https://www.hart.gov.uk)"},
+    # ConsoleBaseUrl, FormSiteUrl and FormOrigins: infra/stack/site.py
 }
 
 
@@ -128,8 +124,7 @@ def build() -> dict[str, Any]:
     resources.update(ses_event_resources())
     variables = {
         "TABLE_PREFIX": {"Ref": "AWS::StackName"},
-        # Partner links point at this stage of the API (chalice names the API RestAPI, the stage "api").
-        "PUBLIC_API_URL": {"Fn::Sub": "https://${RestAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}/api"},
+        # PUBLIC_API_URL, FORM_SITE_URL, FORM_ORIGINS, CONSOLE_BASE_URL: infra/stack/site.py
         "JWT_ISSUER": {"Ref": "JwtIssuer"},
         "JWT_AUDIENCE": {"Ref": "JwtAudience"},
         "JWKS_URL": {"Ref": "JwksUrl"},
@@ -140,9 +135,6 @@ def build() -> dict[str, Any]:
         "OIDC_CLIENT_SECRET_PARAMETER": {"Ref": "OidcClientSecretParameter"},
         "OIDC_SCOPES": {"Ref": "OidcScopes"},
         "OIDC_END_SESSION_URL": {"Ref": "OidcEndSessionUrl"},
-        "CONSOLE_BASE_URL": {"Ref": "ConsoleBaseUrl"},
-        "FORM_SITE_URL": {"Ref": "FormSiteUrl"},
-        "FORM_ORIGINS": {"Ref": "FormOrigins"},
         "SES_CONFIGURATION_SET": {"Ref": "SesConfigurationSet"},
     }
     for function in FUNCTIONS:
