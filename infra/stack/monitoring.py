@@ -62,9 +62,9 @@ def _alarm(what: str, description: str, **properties: Any) -> dict[str, Any]:
 
 
 def _at_least_one(what: str, description: str, namespace: Any, metric: str, dimensions: list[dict[str, Any]],
-                  period: int = 300) -> dict[str, Any]:
+                  statistic: str = "Sum") -> dict[str, Any]:
     return _alarm(what, description, Namespace=namespace, MetricName=metric, Dimensions=dimensions,
-                  Statistic="Sum", Period=period, EvaluationPeriods=1, Threshold=1,
+                  Statistic=statistic, Period=300, EvaluationPeriods=1, Threshold=1,
                   ComparisonOperator="GreaterThanOrEqualToThreshold")
 
 
@@ -125,7 +125,7 @@ def fragment() -> dict[str, Any]:
             f"{queue}-messages", f"A message is waiting in {queue}: something could not be processed "
                                  "after its retries (see the README)",
             "AWS/SQS", "ApproximateNumberOfMessagesVisible",
-            [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue, "QueueName"]}}])
+            [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue, "QueueName"]}}], statistic="Maximum")
     for function in LETTER_FAILED_LOGGERS:
         resources[f"{function}LetterFailedFilter"] = {"Type": "AWS::Logs::MetricFilter", "Properties": {
             "LogGroupName": {"Ref": log_group(function)}, "FilterPattern": LETTER_FAILED_PATTERN,
