@@ -153,6 +153,9 @@ class Sweep:
             if (letter.attempts or 0) >= MAX_LETTER_ATTEMPTS:
                 if self.repo.give_up_letter(letter):
                     report.letters_failed += 1
+                    # Counted by the stack's "letters failed" alarm (infra/stack/monitoring.py): ids only.
+                    log.warning("letter_failed", extra={"ref": letter.ref, "letter": letter.letter_id,
+                                                        "step": letter.step})
                     if letter.step != "letter_failed":  # never a flag about a flag
                         self._flag_failed(letter, policy, now)
                 continue

@@ -13,7 +13,8 @@ from importlib import import_module
 from typing import Any
 
 # The modules of infra/stack, in the order they are merged.
-PARTS: tuple[str, ...] = ("site", "email")
+# monitoring last: it gives an alarm to every queue and function the others add.
+PARTS: tuple[str, ...] = ("site", "email", "monitoring")
 
 
 def merge(into: dict[str, Any], part: dict[str, Any], path: str = "") -> dict[str, Any]:
