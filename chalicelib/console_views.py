@@ -119,6 +119,8 @@ AUDIT_LABELS = {
     "reissue_partner_link": "New link sent to a partner",
     "add_partner_address": "Partner's address added and request sent",
     "add_note": "Note added",
+    "place_legal_hold": "Legal hold placed: the case is kept until it is lifted",
+    "lift_legal_hold": "Legal hold lifted",
     "revoke_partner_link": "A partner's link stopped working (revoked)",
     "lodge_appeal": "Appeal lodged",
     "acknowledge_appeal": "Appeal acknowledged",
