@@ -208,3 +208,27 @@ def test_an_open_case_never_expires(client, spoc):
     call(client, "POST", f"/cases/{ref}/notes", spoc, {"text": "Rang the victim."})
     assert CaseRecord.get(ref).expires_at is None
     assert expire_cases(at("2060-01-01")) == []
+
+
+def test_the_case_page_says_when_the_case_is_deleted_and_the_spoc_can_hold_it(client, spoc, console_as, clock):
+    ref = apply(client)
+    spoc_page = console_as("spoc", "derbyshire")
+    page = spoc_page.get(f"/console/cases/{ref}").body.decode()
+    assert "Kept while the case is open or an appeal is under way" in page
+    call(client, "POST", f"/cases/{ref}/withdraw", spoc, {"reason": "applicant_request", "note": "By email."})
+    page = spoc_page.get(f"/console/cases/{ref}").body.decode()
+    assert "Deleted on Wednesday 22 December 2032 unless held" in page and "Place a legal hold" in page
+    appeals_page = console_as("appeals", "derbyshire", name="Alex Appeals").get(f"/console/cases/{ref}").body.decode()
+    assert "Deleted on Wednesday 22 December 2032 unless held" in appeals_page and "Place a legal hold" not in appeals_page
+
+    r = spoc_page.post(f"/console/cases/{ref}/legal-hold", {"action": "place", "reason": ""})
+    assert r.status_code == 422 and "hold-reason" in r.body.decode()
+    r = spoc_page.post(f"/console/cases/{ref}/legal-hold", {"action": "place", "reason": "An Ombudsman complaint."})
+    assert r.status_code == 303, r.body
+    page = spoc_page.get(f"/console/cases/{ref}?done=hold").body.decode()
+    assert "Legal hold since Monday 21 December 2026 (An Ombudsman complaint.)" in page and "Lift the legal hold" in page
+    assert "Legal hold placed" in page  # in the timeline
+    assert CaseRecord.get(ref).expires_at is None
+    r = spoc_page.post(f"/console/cases/{ref}/legal-hold", {"action": "lift", "reason": "Decided."})
+    assert r.status_code == 303, r.body
+    assert "Deleted on Wednesday 22 December 2032 unless held" in spoc_page.get(f"/console/cases/{ref}").body.decode()
