@@ -540,7 +540,13 @@ STAFF_OK = {
                                              "partner_requests": {"type": "array"},
                                              "letters": {"type": "array", "items": CASE_LETTER},
                                              "timeline": {"type": "array"}, "notices": {"type": "array"},
-                                             "views": {"type": "array"}}},
+                                             "views": {"type": "array"},
+                                             "retention": {"type": "object", "properties": {
+                                                 "deletes_on": {"type": ["string", "null"], "format": "date",
+                                                                "description": "when the case and all its data are "
+                                                                               "deleted; null while open, appealed or held"},
+                                                 "legal_hold": {"type": ["object", "null"]},
+                                                 "years": {"type": "integer"}}}}},
     ("/cases/{ref}/letters/{letter_id}/printed", "post"): {"type": "object", "properties": {
         "reference": {"type": "string"}, "letter_id": {"type": "string"}, "status": {"const": "printed"}}},
     ("/cases/{ref}/partner-requests/{request_id}/revoke", "post"): {"type": "object", "properties": {
