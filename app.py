@@ -7,6 +7,7 @@ of user, and this file registers them. Keep it thin: importing it is the cold st
     published   /stats, /stats.csv, /stats/data-return.csv, /stats/fragment.html, /stats/widget.js
     schedule    the working-day deadline sweep (EventBridge, UTC cron)
     letters     the letter sender (the letters table's DynamoDB Stream) and the five-minute retry
+    retention   deletes the rest of a case's data when DynamoDB's TTL deletes the case (the cases table's stream)
     notifications SES's delivery, bounce and complaint events (SNS), recorded on the letters
     docs        /openapi.json
     console     the staff console's pages and assets (/console/...)
@@ -20,7 +21,7 @@ import logging
 from chalice import Chalice
 
 from chalicelib import logs
-from chalicelib.routes import applicants, console, console_auth, console_cases, console_office, console_steps, docs, errors, letters, notifications, partners, published, schedule, staff
+from chalicelib.routes import applicants, console, console_auth, console_cases, console_office, console_steps, docs, errors, letters, notifications, partners, published, retention, schedule, staff
 
 logs.configure()
 log = logging.getLogger("app")
@@ -32,5 +33,5 @@ app.log.propagate = True
 
 app.register_middleware(errors.every_error_is_a_problem, "http")
 for blueprint in (applicants, partners, staff, published, schedule, letters, notifications, docs, console, console_auth,
-                  console_cases, console_office, console_steps):
+                  console_cases, console_office, console_steps, retention):
     app.register_blueprint(blueprint.bp)

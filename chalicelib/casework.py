@@ -22,6 +22,7 @@ from .domain.case import (IllegalStep, LetterPlan, Status, allowed_steps, calend
                           next_status, stage_due)
 from .domain.deadlines import deadline_current
 from .domain.policy import Policy
+from .domain.retention import case_expiry
 from .domain.stats import reporting_year_of, step_appends, step_counts, working_days_to_decision, year_bounds
 from .letters import LetterRenderer, date_posted
 from .outbox import Person, compose_letters
@@ -44,6 +45,7 @@ from .staff_schemas import (
     StaffInvalid,
     WithdrawIn,
 )
+from .staff_schemas import LegalHoldIn, LegalHoldLiftIn
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +125,17 @@ def open_deadlines(case_deadlines: dict[str, Any] | None, status: str,
     from .domain.case_list import current_deadlines
 
     return current_deadlines(case_deadlines, status, appeal)
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+def retention_of(case: CaseRecord, policy: Policy) -> tuple[date | None, datetime | None]:
+    """(the day the case is deleted, the TTL instant), or (None, None): not ended, appealed or held."""
+    return case_expiry(case.status, ending=case.ending, decision=case.decision, appeal=case.appeal,
+                       appeal_window_closes=case.appeal_window_closes, legal_hold=case.legal_hold,
+                       retention_years=policy.area.retention_years)
 
 
 def _both(on_behalf: bool) -> list[str]:
@@ -283,6 +296,9 @@ class CaseWork:
             "meeting": case.meeting, "draft_plan": case.draft_plan, "outcome": case.outcome,
             "ending": case.ending, "appeal": case.appeal, "appeal_window_closes": case.appeal_window_closes,
             "assessment_closed": case.assessment_closed,
+            # When the case and all its data are deleted (None: not ended, appealed, or held).
+            "retention": {"deletes_on": _iso(retention_of(case, policy)[0]), "legal_hold": case.legal_hold,
+                          "years": policy.area.retention_years},
             "partner_requests": [{
                 "id": r.request_id, "partner": r.partner_name, "kind": r.partner_kind, "email": r.email,
                 "status": r.status, "due_on": r.due_on, "expires_on": r.expires_on, "latest_version": r.latest_version,
@@ -397,6 +413,9 @@ class CaseWork:
         today = london_date(now)
         done = change(case, policy, today)
         case.status = to_status.value
+        # Every step that ends, reopens, appeals or holds a case goes through here: its deletion
+        # date (DynamoDB's TTL) is recomputed from what the case now is.
+        case.expires_at = retention_of(case, policy)[1]
         case.check_soon(iso(now))
         letters = self._letters(case, policy, done, today, now)
         if _PREVIEW.get():
@@ -963,6 +982,32 @@ class CaseWork:
                           emails, [request])
 
         return self._apply(principal, ref, step, ("spoc",), version, change)
+
+    def place_legal_hold(self, principal: Principal, ref: str, data: LegalHoldIn, version: int | None) -> dict[str, Any]:
+        """The area's SPOC or an administrator stops the case being deleted (litigation, a complaint,
+        the Ombudsman): it is kept, whatever its retention date, until the hold is lifted."""
+
+        def change(case: CaseRecord, policy: Policy, today: date) -> Change:
+            if case.legal_hold:
+                raise Conflict(f"The case is already on legal hold (since {case.legal_hold.get('since')})",
+                               case.status, case.version)
+            case.legal_hold = {"since": today.isoformat(), "by": principal.actor, "reason": data.reason}
+            return Change([], {}, {"reason": data.reason}, [])
+
+        return self._apply(principal, ref, "place_legal_hold", ("spoc", "admin"), version, change)
+
+    def lift_legal_hold(self, principal: Principal, ref: str, data: LegalHoldLiftIn, version: int | None) -> dict[str, Any]:
+        """The hold ends: the deletion date is worked out again (a date already passed deletes the
+        case within a day or two)."""
+
+        def change(case: CaseRecord, policy: Policy, today: date) -> Change:
+            if not case.legal_hold:
+                raise Conflict("The case is not on legal hold", case.status, case.version)
+            held = case.legal_hold
+            case.legal_hold = None
+            return Change([], {}, {"reason": data.reason, "held_since": held.get("since")}, [])
+
+        return self._apply(principal, ref, "lift_legal_hold", ("spoc", "admin"), version, change)
 
     def add_note(self, principal: Principal, ref: str, data: Any, version: int | None) -> dict[str, Any]:
         """A staff note, kept in the case's audit trail (who wrote it and when); partners never see it."""

@@ -91,6 +91,8 @@ DONE_MESSAGES = {
     "appeal-acknowledgement": "The appeal is acknowledged",
     "appeal-decision": "The appeal decision is recorded and its letters sent",
     "note": "Your note is added to the case",
+    "hold": "The legal hold is placed: the case will not be deleted until it is lifted",
+    "hold-lifted": "The legal hold is lifted",
     "resend": "The request is sent to the partner again",
     "reissue": "The partner has a new link; the old one no longer works",
     "revoke": "The partner's link no longer works",
@@ -119,6 +121,8 @@ AUDIT_LABELS = {
     "reissue_partner_link": "New link sent to a partner",
     "add_partner_address": "Partner's address added and request sent",
     "add_note": "Note added",
+    "place_legal_hold": "Legal hold placed: the case is kept until it is lifted",
+    "lift_legal_hold": "Legal hold lifted",
     "revoke_partner_link": "A partner's link stopped working (revoked)",
     "lodge_appeal": "Appeal lodged",
     "acknowledge_appeal": "Appeal acknowledged",
@@ -537,7 +541,22 @@ def case_view(detail: Mapping[str, Any], principal: Any, today: date, area_names
                           "text": n.get("text") or ""} for n in detail.get("notes") or []),
                         key=lambda n: n["at"], reverse=True),
         "timeline": timeline_items(detail), "views": view_rows(detail),
+        "retention": retention_view(detail, principal),
     }
+
+
+def retention_view(detail: Mapping[str, Any], principal: Any) -> dict[str, Any]:
+    """What the case page says of the case's deletion, and whether this person may hold it (the
+    area's SPOC or an administrator)."""
+    retention = detail.get("retention") or {}
+    hold = retention.get("legal_hold")
+    if hold:
+        text = f"Legal hold since {long_date(hold.get('since'))} ({hold.get('reason') or ''})"
+    elif retention.get("deletes_on"):
+        text = f"Deleted on {long_date(retention['deletes_on'])} unless held"
+    else:
+        text = "Kept while the case is open or an appeal is under way"
+    return {"text": text, "held": bool(hold), "years": retention.get("years"), "can_hold": principal.has_role("spoc")}
 
 
 def done_message(done: str | None) -> str | None:

@@ -156,6 +156,10 @@ def staff_examples(today: date) -> dict[tuple[str, str], dict[str, dict[str, Any
             "Acknowledged case, request P01", {"email": "asb.team@peakhomes.example"})},
         ("/cases/{ref}/notes", "post"): {"note": ex("Any case", {
             "text": "Spoke to the victim by phone; they would rather join the meeting online."})},
+        ("/cases/{ref}/legal-hold", "post"): {"claim": ex("Any case not on hold", {
+            "reason": "A claim about how the case was handled has been issued; keep everything until it ends."})},
+        ("/cases/{ref}/legal-hold/lift", "post"): {"settled": ex("A case on legal hold", {
+            "reason": "The claim was settled; the normal retention period applies again."})},
         ("/print-queue/printed", "post"): {"two": ex("Letters in my areas' print queue (others are reported as "
                                                       "not in your queue)", {
             "letters": [{"reference": "CT-7K3M-9QXR", "letter_id": "01"}, {"reference": "CT-7K3M-9QXR", "letter_id": "02"}]})},
@@ -390,6 +394,10 @@ STAFF_ROUTES = [
      "policy does not know, or a corrected one) and send the request", "PartnerAddressIn", "spoc", ()),
     ("/cases/{ref}/notes", "post", "Add a staff note to the case's audit trail (never shown to partners)", "NoteIn",
      "spoc, appeals", ()),
+    ("/cases/{ref}/legal-hold", "post", "Place a legal hold: the case and its data are kept past the area's "
+     "retention period until the hold is lifted", "LegalHoldIn", "spoc, admin", ()),
+    ("/cases/{ref}/legal-hold/lift", "post", "Lift the legal hold: the deletion date is worked out again (one "
+     "already passed deletes the case within a day or two)", "LegalHoldLiftIn", "spoc, admin", ()),
     ("/print-queue/printed", "post", "Mark several letters from the print queue as posted; each is reported on "
      "its own", "PrintedIn", "spoc", ()),
     ("/print-queue", "get", "Letters waiting to be printed and posted, in my areas", None, "spoc", ()),
@@ -414,7 +422,7 @@ STEP_PATHS = {"/cases/{ref}/" + name for name in ("consent", "acknowledgement", 
                                                    "appeal-acknowledgement", "appeal-decision")} | {
     "/cases/{ref}/actions/{action_id}"}
 STEP_PATHS |= {f"{path}/preview" for path in STEP_PATHS} | {
-    "/cases/{ref}/notes", *(f"/cases/{{ref}}/partner-requests/{{request_id}}/{action}"
+    "/cases/{ref}/notes", "/cases/{ref}/legal-hold", "/cases/{ref}/legal-hold/lift", *(f"/cases/{{ref}}/partner-requests/{{request_id}}/{action}"
                             for action in ("resend", "reissue", "address"))}
 
 CASE_STATUSES = [status.value for status in Status]
@@ -532,7 +540,13 @@ STAFF_OK = {
                                              "partner_requests": {"type": "array"},
                                              "letters": {"type": "array", "items": CASE_LETTER},
                                              "timeline": {"type": "array"}, "notices": {"type": "array"},
-                                             "views": {"type": "array"}}},
+                                             "views": {"type": "array"},
+                                             "retention": {"type": "object", "properties": {
+                                                 "deletes_on": {"type": ["string", "null"], "format": "date",
+                                                                "description": "when the case and all its data are "
+                                                                               "deleted; null while open, appealed or held"},
+                                                 "legal_hold": {"type": ["object", "null"]},
+                                                 "years": {"type": "integer"}}}}},
     ("/cases/{ref}/letters/{letter_id}/printed", "post"): {"type": "object", "properties": {
         "reference": {"type": "string"}, "letter_id": {"type": "string"}, "status": {"const": "printed"}}},
     ("/cases/{ref}/partner-requests/{request_id}/revoke", "post"): {"type": "object", "properties": {

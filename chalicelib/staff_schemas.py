@@ -194,6 +194,15 @@ class NoteIn(_Model):
     text: _text(LONG)
 
 
+class LegalHoldIn(_Model):
+    """Why the case must be kept past its retention date (a claim, a complaint, the Ombudsman)."""
+    reason: _text(MEDIUM)
+
+
+class LegalHoldLiftIn(_Model):
+    reason: _text(MEDIUM)
+
+
 class PrintedLetter(_Model):
     reference: _text(20)
     letter_id: _text(40)

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from .outbox import LetterSender
     from .published import PublishedStats
     from .receipts import Receipts
+    from .retention import CaseRetention
     from .sweep import Sweep
 
 
@@ -87,6 +88,15 @@ def sender() -> "LetterSender":
 
     return LetterSender(policies=policies(), mailer=SesMailer(), repo=repository(), clock=utc_now,
                         link_for=link_for_letter(links(), repository()))
+
+
+@lru_cache(maxsize=1)
+def retention() -> "CaseRetention":
+    """Deletes the rest of a case's data when TTL deletes the case (chalicelib.routes.retention)."""
+    from .case_index import default_secret
+    from .retention import CaseRetention
+
+    return CaseRetention(secret=default_secret)
 
 
 @lru_cache(maxsize=1)

@@ -16,7 +16,7 @@ from infra import stack
 
 OUT = Path(__file__).resolve().parent / "resources.json"
 # The Lambda functions chalice generates; each gets the table prefix.
-FUNCTIONS = ("APIHandler", "StaffAuth", "DeadlineSweep", "LetterSender", "LetterRetry", "SesReceipts")
+FUNCTIONS = ("APIHandler", "StaffAuth", "DeadlineSweep", "LetterSender", "LetterRetry", "SesReceipts", "CaseRetention")
 # chalicelib/routes/letters.py: the letter sender reads the letters table's stream. Chalice writes
 # the decorator's placeholder ARN; the stream exists only with the table, so it is set here.
 STREAM_FUNCTION, STREAM_EVENT, STREAM_TABLE = "LetterSender", "LetterSenderDynamodbEventSource", "LettersTable"

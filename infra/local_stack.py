@@ -563,14 +563,33 @@ def start_timer(every: int, name: str, tick: Any) -> threading.Event:
     return stop
 
 
+def expire_cases(now: Any) -> list[str]:
+    """DynamoDB Local has no TTL: delete the cases whose retention has passed at `now` and hand
+    their REMOVE records, as TTL makes them, to the app's `case_retention` stream handler (which
+    deletes the rest of each case's data), in the batches Lambda would send."""
+    from chalicelib.retention import expire_due
+    from chalicelib.routes.retention import case_retention
+
+    def deliver(records: list[dict[str, Any]]) -> None:
+        for start in range(0, len(records), BATCH):
+            case_retention({"Records": records[start:start + BATCH]}, None)
+
+    refs = expire_due(now, deliver)
+    if refs:
+        say(f"retention: {len(refs)} case(s) past their retention period deleted: {', '.join(refs)}")
+    return refs
+
+
 def start_sweep_timer() -> threading.Event:
-    """The deadline sweep with the time now (working hours apply, as in AWS)."""
+    """The deadline sweep with the time now (working hours apply, as in AWS), and DynamoDB's TTL
+    on the cases table (any hour, as in AWS)."""
     def tick() -> None:
         from chalicelib import wiring
         from chalicelib.clock import utc_now
         from chalicelib.domain.deadlines import in_working_hours
 
         now = utc_now()
+        expire_cases(now)
         if in_working_hours(now):
             report = wiring.sweep().run(now)
             if report.effects or report.letters_retried:

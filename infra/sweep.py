@@ -2,7 +2,9 @@
 at that time (London time unless an offset is given), against the stack `make run` started.
 
 It goes through the app's own scheduled handler, so working hours apply: a time outside
-Monday-Friday 07:00-19:59 London is skipped, as it would be in AWS."""
+Monday-Friday 07:00-19:59 London is skipped, as it would be in AWS. DynamoDB's TTL is then played at
+the same time (DynamoDB Local has none): cases whose retention period has passed by then are deleted
+with all their data (infra.local_stack.expire_cases), so `make sweep AT=2033-01-01T09:00` shows it."""
 from __future__ import annotations
 
 import argparse
@@ -33,6 +35,10 @@ def main() -> None:
     with Client(app) as client:
         result = client.lambda_.invoke("deadline_sweep", event).payload
     print(f"sweep at {when.isoformat()} ({event['time']} UTC): {json.dumps(result)}")
+    from infra.local_stack import expire_cases
+
+    deleted = expire_cases(when)
+    print(f"retention at {when.isoformat()}: {len(deleted)} case(s) deleted{': ' + ', '.join(deleted) if deleted else ''}")
 
 
 if __name__ == "__main__":

@@ -141,6 +141,9 @@ class CaseRecord(Model):
 
     class Meta(_Meta):
         table_name = _table_name("cases")
+        # DynamoDB's TTL deletes an expired case (expires_at); the stream's REMOVE record, with the
+        # case as it was, lets chalicelib.retention delete the rest of the case's data.
+        stream_view_type = "OLD_IMAGE"
 
     ref = UnicodeAttribute(hash_key=True)
     area = UnicodeAttribute()
@@ -180,6 +183,10 @@ class CaseRecord(Model):
     list_area = UnicodeAttribute(null=True)
     list_key = UnicodeAttribute(null=True)
     list_names = JSONAttribute(null=True)  # {"applicant": name | None, "victim": name}
+    # Retention (chalicelib.domain.retention): when DynamoDB deletes the ended case, recomputed by
+    # every staff step (CaseWork._apply); None while open, appealed or held.
+    expires_at = TTLAttribute(null=True)
+    legal_hold = JSONAttribute(null=True)  # {"since": date, "by": actor, "reason"}: never deleted while set
     version = VersionAttribute()
     by_matter = MatterIndex()
     by_matter_outcome = MatterOutcomeIndex()

@@ -63,6 +63,9 @@ STEPS: dict[str, tuple[frozenset[Status | None], Status | None]] = {
     "add_partner_address": (frozenset({S.ACKNOWLEDGED}), None),
     # A staff note, in the case's audit trail, at any stage (partners never see notes).
     "add_note": (frozenset(Status), None),
+    # Retention (chalicelib/domain/retention.py): a legal hold keeps the case past its deletion date.
+    "place_legal_hold": (frozenset(Status), None),
+    "lift_legal_hold": (frozenset(Status), None),
     # A link sent to the wrong person must be stoppable whatever the case's state.
     "revoke_partner_link": (frozenset(Status), None),
     "lodge_appeal": (APPEALABLE, None),

@@ -7,6 +7,7 @@ and chalicelib.console_views shapes what each page shows.
     GET  /console/cases/{ref}                a case (?done=<what> after a step: a success banner)
     GET  /console/cases/{ref}/letters/{id}   a letter as its recipient saw it
     POST /console/cases/{ref}/notes          add a note
+    POST /console/cases/{ref}/legal-hold     place or lift a legal hold (action=place|lift, reason)
     POST /console/cases/{ref}/partner-requests/{id}/resend|revoke
     GET/POST /console/cases/{ref}/partner-requests/{id}/reissue|address   a small form
 """
@@ -161,7 +162,7 @@ def my_cases_csv():
 
 
 def _case_page(session: Any, ref: str, *, status: int = 200, errors: list | None = None,
-               note_text: str = "") -> Response:
+               note_text: str = "", hold_reason: str = "") -> Response:
     from chalicelib import console_views as views
     from chalicelib import wiring
     from chalicelib.routes.console_auth import page
@@ -173,7 +174,13 @@ def _case_page(session: Any, ref: str, *, status: int = 200, errors: list | None
     return page("case", session=session, nav="cases", status=status, council_name=council, area_names=names,
                 case=views.case_view(detail, session.principal, _today(), names), done=views.done_message(done),
                 errors=errors or [], error_for=views.error_for(errors or []), summary=views.summary_errors(errors or []),
-                note_text=note_text, note_max=_note_max())
+                note_text=note_text, note_max=_note_max(), hold_reason=hold_reason, hold_max=_hold_max())
+
+
+def _hold_max() -> int:
+    from chalicelib.schemas import MEDIUM
+
+    return MEDIUM
 
 
 def _note_max() -> int:
@@ -235,6 +242,31 @@ def add_note(ref):
         return _case_page(session, ref, status=422, errors=form_errors(exc, {"text": "note-text"}),
                           note_text=fields.get("text", ""))
     return see_other(_request(), f"/console/cases/{ref}?done=note#notes")
+
+
+# ---------------------------------------------------------------- legal hold
+
+
+@bp.route("/console/cases/{ref}/legal-hold", methods=["POST"], content_types=[FORM])
+@case_page
+def legal_hold(ref):
+    from chalicelib import inputs, staff_schemas, wiring
+    from chalicelib.console_web import form_errors, posted, see_other
+    from chalicelib.schemas import InvalidInput
+
+    session, fields = posted(_request(), allowed={"reason", "action"})
+    ref = inputs.reference(ref)
+    lift = fields.get("action") == "lift"
+    work = wiring.casework()
+    work.check_access(session.principal, ref, "spoc", "admin")  # before the reason is validated, as the API
+    model = staff_schemas.LegalHoldLiftIn if lift else staff_schemas.LegalHoldIn
+    try:
+        data = staff_schemas.validate_staff(model, {"reason": fields.get("reason", "")}, today=_today())
+        (work.lift_legal_hold if lift else work.place_legal_hold)(session.principal, ref, data, None)
+    except InvalidInput as exc:
+        return _case_page(session, ref, status=422, errors=form_errors(exc, {"reason": "hold-reason"}),
+                          hold_reason=fields.get("reason", ""))
+    return see_other(_request(), f"/console/cases/{ref}?done={'hold-lifted' if lift else 'hold'}#retention")
 
 
 # ---------------------------------------------------------------- partner requests
@@ -410,6 +442,8 @@ def openapi_paths(problem: dict[str, Any], html: dict[str, Any], unsupported: di
         "/console/cases/{ref}/letters/{letter_id}": get("consoleLetter", "A letter as its recipient saw it",
                                                          [ref, path("letter_id", "The letter's id, e.g. 01")]),
         "/console/cases/{ref}/notes": post("consoleAddNote", "Add a staff note", [ref], {"text": {"type": "string"}}),
+        "/console/cases/{ref}/legal-hold": post("consoleLegalHold", "Place or lift a legal hold", [ref], {
+            "action": {"type": "string", "enum": ["place", "lift"]}, "reason": {"type": "string"}}),
         f"{partner}/resend": post("consoleResendPartnerRequest", "Send a partner request again", [ref, request_id], {}),
         f"{partner}/revoke": post("consoleRevokePartnerLink", "Stop a partner's link working", [ref, request_id], {}),
         f"{partner}/reissue": {**get("consoleReissueForm", "A new link for a partner: the form", [ref, request_id]),

@@ -313,6 +313,35 @@ def add_note(ref):
     return run_staff(run, sent)
 
 
+def _legal_hold(ref: str, lift: bool):
+    from chalicelib import inputs, wiring
+    from chalicelib.staff_schemas import LegalHoldIn, LegalHoldLiftIn
+
+    ref = inputs.reference(ref)
+    version = inputs.if_match(bp.current_request.headers)
+    sent = Sent()
+
+    def run(principal):
+        work = wiring.casework()
+        work.check_access(principal, ref, "spoc", "admin")
+        if lift:
+            return work.lift_legal_hold(principal, ref, sent.validated(LegalHoldLiftIn), version)
+        return work.place_legal_hold(principal, ref, sent.validated(LegalHoldIn), version)
+
+    return run_staff(run, sent)
+
+
+@staff("/cases/{ref}/legal-hold", ["POST"])
+def place_legal_hold(ref):
+    """Keep the case past its retention date until the hold is lifted (SPOC of the area, or admin)."""
+    return _legal_hold(ref, lift=False)
+
+
+@staff("/cases/{ref}/legal-hold/lift", ["POST"])
+def lift_legal_hold(ref):
+    return _legal_hold(ref, lift=True)
+
+
 @staff("/print-queue/printed", ["POST"])
 def letters_printed():
     from chalicelib import wiring

@@ -153,3 +153,22 @@ def provisioned_aws(link_secret: str, *, verify_senders: bool = False) -> Iterat
             reset_connections()
             secrets.clear_cache()
             wiring.reset()
+
+
+def expire_cases(now: Any) -> list[str]:
+    """DynamoDB's TTL on the cases table at `now` (moto does not expire items): the expired cases are
+    deleted and their REMOVE records, marked as TTL's, go to the app's `case_retention` handler (its
+    Chalice wrapper, as Lambda calls it) in batches, each batch's failures delivered again once.
+    The references deleted."""
+    from chalicelib.retention import expire_due
+    from chalicelib.routes.retention import case_retention
+
+    def deliver(records: list[dict[str, Any]]) -> None:
+        for start in range(0, len(records), BATCH_SIZE):
+            batch = records[start:start + BATCH_SIZE]
+            answer = case_retention({"Records": batch}, None) or {}
+            failed = {f["itemIdentifier"] for f in answer.get("batchItemFailures", [])}
+            if failed:
+                case_retention({"Records": [r for r in batch if r["dynamodb"]["SequenceNumber"] in failed]}, None)
+
+    return expire_due(now, deliver)

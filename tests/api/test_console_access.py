@@ -46,6 +46,8 @@ def needs(path: str, method: str, step: str | None) -> tuple[set[str], bool]:
         return ({"appeals"} if step.startswith("appeal") else {"spoc"}), True
     if path.startswith("/console/cases/{ref}/letters") or path in ("/console/cases/{ref}", "/console/cases/{ref}/notes"):
         return {"spoc", "appeals"}, True
+    if path == "/console/cases/{ref}/legal-hold":
+        return {"spoc"}, True  # the area's SPOC, or an administrator
     if path.startswith("/console/cases/{ref}"):
         return {"spoc"}, True
     if path in ("/console/cases", "/console/cases.csv"):

@@ -204,6 +204,11 @@ class Staff:
                                            "grounds": "Missed reports."}, self.appeals)
         return ref
 
+    def on_legal_hold(self) -> str:
+        ref = self.acknowledged()
+        self.post(f"/cases/{ref}/legal-hold", {"reason": "A claim."}, self.spoc)
+        return ref
+
     def partner_link(self) -> str:
         from chalicelib.adapters.tables import PartnerRequestRecord
 
@@ -227,6 +232,8 @@ PREPARE: dict[tuple[str, str], Callable[[Staff], tuple[str, str | None]]] = {
     ("/cases/{ref}/partner-requests/{request_id}/address", "post"):
         lambda s: (f"/cases/{s.acknowledged()}/partner-requests/P01/address", s.spoc),
     ("/cases/{ref}/notes", "post"): lambda s: (f"/cases/{s.acknowledged()}/notes", s.spoc),
+    ("/cases/{ref}/legal-hold", "post"): lambda s: (f"/cases/{s.acknowledged()}/legal-hold", s.spoc),
+    ("/cases/{ref}/legal-hold/lift", "post"): lambda s: (f"/cases/{s.on_legal_hold()}/legal-hold/lift", s.spoc),
     ("/print-queue/printed", "post"): lambda s: ("/print-queue/printed", s.spoc),
     ("/cases/{ref}/consent", "post"): lambda s: (f"/cases/{s.awaiting_consent()}/consent", s.spoc),
     ("/cases/{ref}/acknowledgement", "post"): lambda s: (f"/cases/{s.entered_by_staff()}/acknowledgement", s.spoc),

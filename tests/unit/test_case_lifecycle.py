@@ -122,7 +122,7 @@ def test_acknowledgement_is_recorded_only_while_the_application_is_being_assesse
 @pytest.mark.parametrize("status", sorted(ENDED))
 def test_nothing_but_appeals_notes_and_revoking_a_link_can_happen_to_an_ended_case(status):
     assert all(step.startswith(("lodge_appeal", "acknowledge_appeal", "decide_appeal", "uphold_appeal", "add_note",
-                                "revoke_partner_link"))
+                                "revoke_partner_link", "place_legal_hold", "lift_legal_hold"))
                for step in allowed_steps(status))
     assert "add_note" in allowed_steps(status) and "revoke_partner_link" in allowed_steps(status)
 

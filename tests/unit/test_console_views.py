@@ -94,7 +94,7 @@ def test_no_csv_cell_starts_with_a_formula_character(text):
 
 def test_every_domain_step_a_person_takes_is_a_step_page_or_worked_elsewhere():
     elsewhere = {"update_action", "resend_partner_request", "reissue_partner_link", "add_partner_address", "add_note",
-                 "revoke_partner_link"}
+                 "revoke_partner_link", "place_legal_hold", "lift_legal_hold"}
     internal = {s for s in STEPS if s.startswith("submit")} | {"open_agency_review"}
     assert set(v.DOMAIN_STEPS) | elsewhere | internal == set(STEPS)
     assert set(v.DOMAIN_STEPS.values()) == set(v.STEP_LINKS)
