@@ -13,7 +13,7 @@ from importlib import import_module
 from typing import Any
 
 # The modules of infra/stack, in the order they are merged.
-PARTS: tuple[str, ...] = ()
+PARTS: tuple[str, ...] = ("identity", "secrets")
 
 
 def merge(into: dict[str, Any], part: dict[str, Any], path: str = "") -> dict[str, Any]:
