@@ -68,7 +68,7 @@ def link_secret(client: Any = None, *, fresh: bool = False) -> LinkSecret:
         from .clients import client as aws_client
 
         client = aws_client("secretsmanager")
-    value = LinkSecret.parse(client.get_secret_value(SecretId=link_secret_id())["SecretString"])
+    value = LinkSecret.parse(client.get_secret_value(SecretId=link_secret_id(), VersionStage="AWSCURRENT")["SecretString"])
     _cache[key] = (time.monotonic(), value)
     return value
 
