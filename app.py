@@ -13,6 +13,7 @@ of user, and this file registers them. Keep it thin: importing it is the cold st
     console     the staff console's pages and assets (/console/...)
     console_auth /console sign-in, callback, sign-out (OpenID Connect; the console's own session)
     console_office /console print queue, appeals, reports, subject access requests
+    rotation    the partner-link secret's rotation (Secrets Manager calls it)
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ import logging
 from chalice import Chalice
 
 from chalicelib import logs
-from chalicelib.routes import applicants, console, console_auth, console_cases, console_office, console_steps, docs, errors, letters, notifications, partners, published, retention, schedule, staff
+from chalicelib.routes import applicants, console, console_auth, console_cases, console_office, console_steps, docs, errors, letters, notifications, partners, published, retention, rotation, schedule, staff
 
 logs.configure()
 log = logging.getLogger("app")
@@ -33,5 +34,5 @@ app.log.propagate = True
 
 app.register_middleware(errors.every_error_is_a_problem, "http")
 for blueprint in (applicants, partners, staff, published, schedule, letters, notifications, docs, console, console_auth,
-                  console_cases, console_office, console_steps, retention):
+                  console_cases, console_office, console_steps, retention, rotation):
     app.register_blueprint(blueprint.bp)

@@ -12,10 +12,10 @@ table, whose keys are keyed hashes (HMAC-SHA256), then one BatchGetItem of the r
 
 Why a keyed hash, not SHA-256 of area|term: there are only about 1.8 million postcodes and a few
 hundred thousand surnames, so anyone holding a copy of the table (a backup, an export) could hash
-every one of them and read the names and postcodes back. With a key held in the parameter store,
-the table alone gives nothing away. The key is derived from the partner-link secret (one secret to
-provision and rotate); rotating it means running `make backfill` again, which writes the new terms
-(the old ones then match nothing).
+every one of them and read the names and postcodes back. With a key held in Secrets Manager,
+the table alone gives nothing away. The key is derived from the partner-link secret's search key,
+which its rotation never changes (only the link keys rotate); replacing it by hand means running
+`make backfill` again, which writes the new terms (the old ones then match nothing).
 """
 from __future__ import annotations
 
@@ -49,9 +49,10 @@ def derived_key(secret: bytes, salt: bytes) -> bytes:
 
 
 def default_secret() -> bytes:
-    from .adapters.secrets import get_secret, link_secret_name
+    """The partner-link secret's search key: the one part of it that never rotates."""
+    from .adapters.secrets import link_secret
 
-    return get_secret(link_secret_name())
+    return link_secret().search_key
 
 
 def hashed_term(key: bytes, area: str, kind: str, term: str) -> str:

@@ -293,12 +293,14 @@ def check_csrf(request: Any, form_fields: dict[str, str]) -> Session:
 # ---------------------------------------------------------------- the sign-in's own short-lived cookie
 
 
-def _signing_key() -> bytes:
-    """Derived from the partner-link secret (SSM) for this one purpose, so the console needs no
-    second secret and a value signed for one use cannot pass as the other."""
-    from .adapters.secrets import get_secret, link_secret_name
+def _signing_keys() -> list[bytes]:
+    """Derived from the partner-link secret's link keys (newest last) for this one purpose, so the
+    console needs no second secret and a value signed for one use cannot pass as the other. Any
+    key verifies: a sign-in started just before a rotation still completes after it."""
+    from .adapters.secrets import link_secret
 
-    return hmac.new(get_secret(link_secret_name()), b"community-trigger console sign-in cookie", hashlib.sha256).digest()
+    return [hmac.new(k, b"community-trigger console sign-in cookie", hashlib.sha256).digest()
+            for k in link_secret().link_keys]
 
 
 def _b64(data: bytes) -> str:
@@ -313,7 +315,7 @@ def seal_sign_in(values: dict[str, str]) -> str:
     """state, nonce, PKCE verifier and next, signed, with an expiry, for the cookie."""
     payload = _b64(json.dumps({**values, "exp": int(_now().timestamp()) + SIGN_IN_SECONDS},
                               separators=(",", ":")).encode())
-    return f"{payload}.{_b64(hmac.new(_signing_key(), payload.encode(), hashlib.sha256).digest())}"
+    return f"{payload}.{_b64(hmac.new(_signing_keys()[-1], payload.encode(), hashlib.sha256).digest())}"
 
 
 def open_sign_in(request: Any) -> dict[str, str] | None:
@@ -323,8 +325,8 @@ def open_sign_in(request: Any) -> dict[str, str] | None:
     if not payload or len(value) > 4000:
         return None
     try:
-        expected = _b64(hmac.new(_signing_key(), payload.encode(), hashlib.sha256).digest())
-        if not hmac.compare_digest(expected, signature):
+        expected = [_b64(hmac.new(k, payload.encode(), hashlib.sha256).digest()) for k in _signing_keys()]
+        if not any(hmac.compare_digest(e, signature) for e in expected):
             return None
         values = json.loads(_unb64(payload))
     except (ValueError, TypeError):

@@ -42,14 +42,17 @@ REPORT_FIELDS = ("reference", "date_received", "incident_date", "reporting_party
 
 @dataclass
 class Links:
-    """Makes the partner link for a request: signer (secret from the parameter store) + public URL."""
+    """Makes the partner link for a request: signer (keys from the partner-link secret) + public URL."""
 
     signer_factory: Callable[[], LinkSigner]
     base_url: str
 
     def token_for(self, request: PartnerRequestRecord) -> str:
-        return self.signer_factory().token(request.ref, request.request_id, date.fromisoformat(request.expires_on),
-                                           request.nonce or "")
+        """The link already sent for this request if a key still held signed it (so a chaser repeats
+        it), else one signed with the newest key."""
+        tokens = self.signer_factory().tokens(request.ref, request.request_id, date.fromisoformat(request.expires_on),
+                                              request.nonce or "")
+        return next((t for t in tokens if hashes_match(t, request.token_hash)), tokens[0])
 
     def url_for(self, token: str) -> str:
         return f"{self.base_url.rstrip('/')}/partner/{token}"
@@ -65,7 +68,10 @@ def link_for_letter(links: Links, repo: CaseRepository) -> Callable[[LetterRecor
             if request is None or request.status in ("revoked", "closed"):
                 raise LetterCancelled("LinkRevoked" if request is None or request.status == "revoked" else "RequestClosed")
             token = links.token_for(request)
-            repo.record_token_hash(request, token_hash(token))
+            stored = request.token_hash
+            # A stored hash this token does not match: the link sent before was signed with a key
+            # rotated out since, so it no longer opens; this send carries its replacement.
+            repo.record_token_hash(request, token_hash(token), replacing=stored if stored != token_hash(token) else None)
             return links.url_for(token)
         except MailError:
             raise

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from .adapters.mailer import SesMailer
 from .adapters.repository import CaseRepository
-from .adapters.secrets import get_secret, link_secret_name
+from .adapters.secrets import link_secret
 from .clock import utc_now
 from .domain.policy import Policy, load_policies
 from .intake import Intake
@@ -40,9 +40,25 @@ def policies() -> dict[str, Policy]:
     return load_policies(policies_dir(), renderer().template_ids())
 
 
+# When this process last read the secret again for a link no cached key verified: at most once a
+# minute, so a stream of forged links cannot turn into a stream of Secrets Manager calls.
+_last_refresh = [0.0]
+REFRESH_SECONDS = 60
+
+
+def _fresh_link_keys() -> tuple[bytes, ...] | None:
+    import time
+
+    if time.monotonic() - _last_refresh[0] < REFRESH_SECONDS:
+        return None
+    _last_refresh[0] = time.monotonic()
+    return link_secret(fresh=True).link_keys
+
+
 def _signer() -> LinkSigner:
-    # The secret is cached for a few minutes inside get_secret, so a rotation is picked up.
-    return LinkSigner(get_secret(link_secret_name()))
+    # The secret is cached for a few minutes inside link_secret, so a rotation is picked up; a link
+    # signed with a key newer than the cached value (another function rotated in) reads it again.
+    return LinkSigner(link_secret().link_keys, refresh=_fresh_link_keys)
 
 
 @lru_cache(maxsize=1)
@@ -133,3 +149,4 @@ def reset() -> None:
     for cached in (renderer, policies, links, repository, intake, partner_returns, casework, sweep, sender, receipts,
                    published, verifier, oidc):
         getattr(cached, "cache_clear", lambda: None)()  # tests may stand in a plain function
+    _last_refresh[0] = 0.0

@@ -4,7 +4,7 @@
         client.http.post("/applications", ...)
     calls.total, calls.by_operation   # e.g. 6, {"TransactWriteItems": 1, "SendEmail": 3, ...}
 
-Every AWS call, whoever makes it (boto3 clients for SES and SSM, and the botocore sessions PynamoDB
+Every AWS call, whoever makes it (boto3 clients for SES and Secrets Manager, and the botocore sessions PynamoDB
 opens per model), goes through botocore's BaseClient._make_api_call, so one patch there sees them all.
 Nothing here imports chalicelib at module level: the cold-start probes import this before the app.
 """
@@ -83,7 +83,7 @@ def setup_spec(extra_tables: list[dict[str, Any]] = (), extra_senders: list[str]
     from moto import mock_aws
 
     from chalicelib import wiring
-    from chalicelib.adapters.secrets import link_secret_name
+    from chalicelib.adapters.secrets import link_secret_id
     from chalicelib.adapters.tables import ALL_TABLES, reset_connections
 
     with mock_aws(), count_aws_calls() as calls:
@@ -94,8 +94,8 @@ def setup_spec(extra_tables: list[dict[str, Any]] = (), extra_senders: list[str]
     replay = [(op, params) for op, params in calls.log if op in ("CreateTable", "UpdateTimeToLive")]
     return {
         "dynamodb": replay + [("CreateTable", t) for t in extra_tables],
-        "ssm": [("PutParameter", {"Name": link_secret_name(), "Value": "bench-secret-for-partner-links-0123456789",
-                                  "Type": "SecureString"})],
+        "secretsmanager": [("CreateSecret", {"Name": link_secret_id(),
+                                             "SecretString": "bench-secret-for-partner-links-0123456789"})],
         "ses": [("VerifyEmailIdentity", {"EmailAddress": a})
                 for a in sorted({p.contacts.sender_email for p in wiring.policies().values()} | set(extra_senders))],
     }

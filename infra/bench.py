@@ -4,7 +4,7 @@ nothing here fails on a number; the issue's targets are printed beside the numbe
 1. `import app` (what Lambda runs at init) in clean fresh processes, beside the floor: a process
    importing the same libraries (chalice, pydantic, pynamodb, jinja2, boto3/botocore, holidays);
 2. the first and second POST /applications in a fresh process, beside the floor's first and second
-   round of one PynamoDB put, one SES send and one SSM read, against the same moto set-up
+   round of one PynamoDB put, one SES send and one Secrets Manager read, against the same moto set-up
    (infra.measure_cold_start app|floor); medians of several processes;
 3. the AWS calls each route makes while serving one request (infra.aws_calls.count_aws_calls), and
    those the letter sender makes per letter once letters are sent from the table's stream;

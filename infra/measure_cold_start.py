@@ -3,7 +3,7 @@
     python -m infra.measure_cold_start            # one cold start, broken down (milliseconds)
     python -m infra.measure_cold_start app SPEC   # JSON: import app, first and second POST /applications
     python -m infra.measure_cold_start floor SPEC # JSON: the same libraries imported, then two rounds of
-                                                  # one PynamoDB put, one SES send, one SSM read
+                                                  # one PynamoDB put, one SES send, one Secrets Manager read
 
 AWS is moto in-process, so the AWS round-trips are not representative; the rest is. moto itself
 imports boto3, botocore and cryptography, so in these processes those are loaded before anything is
@@ -117,7 +117,7 @@ def probe_floor(spec: dict) -> dict:
         pk = UnicodeAttribute(hash_key=True)
         body = UnicodeAttribute()
 
-    secret = spec["setup"]["ssm"][0][1]["Name"]
+    secret = spec["setup"]["secretsmanager"][0][1]["Name"]
     with mock_aws():
         provision(spec["setup"])
         import boto3
@@ -129,8 +129,9 @@ def probe_floor(spec: dict) -> dict:
             ses = clients.get("ses") or clients.setdefault("ses", boto3.client("ses", region_name="eu-west-2"))
             ses.send_email(Source=FLOOR_SENDER, Destination={"ToAddresses": ["someone@bench.example"]},
                            Message={"Subject": {"Data": "Floor"}, "Body": {"Text": {"Data": "One email."}}})
-            ssm = clients.get("ssm") or clients.setdefault("ssm", boto3.client("ssm", region_name="eu-west-2"))
-            ssm.get_parameter(Name=secret, WithDecryption=True)
+            manager = clients.get("secretsmanager") or clients.setdefault(
+                "secretsmanager", boto3.client("secretsmanager", region_name="eu-west-2"))
+            manager.get_secret_value(SecretId=secret)
             result[label] = ms(t)
     return result
 

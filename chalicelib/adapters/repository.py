@@ -372,14 +372,16 @@ class CaseRepository:
             latest[record.request_id] = record
         return latest
 
-    def record_token_hash(self, request: PartnerRequestRecord, token_hash: str) -> None:
+    def record_token_hash(self, request: PartnerRequestRecord, token_hash: str, replacing: str | None = None) -> None:
         """Store the hash of the link being sent. The token is deterministic, so a resend stores the
-        same hash; a different one means the nonce changed (revoked) and the update is refused."""
-        request.update(
-            actions=[PartnerRequestRecord.token_hash.set(token_hash)],
-            condition=PartnerRequestRecord.token_hash.does_not_exist() | (PartnerRequestRecord.token_hash == token_hash),
-            add_version_condition=False,
-        )
+        same hash; a different one means the nonce changed (revoked) and the update is refused.
+        `replacing`: the hash of a link signed with a key the secret no longer holds (two rotations
+        ago), which this one replaces, if it is still the one stored."""
+        condition = PartnerRequestRecord.token_hash.does_not_exist() | (PartnerRequestRecord.token_hash == token_hash)
+        if replacing:
+            condition = condition | (PartnerRequestRecord.token_hash == replacing)
+        request.update(actions=[PartnerRequestRecord.token_hash.set(token_hash)], condition=condition,
+                       add_version_condition=False)
 
     def revoke_link(self, request: PartnerRequestRecord) -> None:
         request.update(actions=[PartnerRequestRecord.status.set("revoked")])

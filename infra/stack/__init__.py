@@ -14,7 +14,7 @@ from typing import Any
 
 # The modules of infra/stack, in the order they are merged.
 # monitoring last: it gives an alarm to every queue and function the others add.
-PARTS: tuple[str, ...] = ("site", "email", "retention", "monitoring")
+PARTS: tuple[str, ...] = ("site", "email", "identity", "secrets", "retention", "monitoring")
 
 
 def merge(into: dict[str, Any], part: dict[str, Any], path: str = "") -> dict[str, Any]:

@@ -138,8 +138,8 @@ def provisioned_aws(link_secret: str, *, verify_senders: bool = False) -> Iterat
         secrets.clear_cache()
         for model in ALL_TABLES:
             model.create_table(wait=True)
-        boto3.client("ssm", region_name="eu-west-2").put_parameter(
-            Name=secrets.link_secret_name(), Value=link_secret, Type="SecureString")
+        boto3.client("secretsmanager", region_name="eu-west-2").create_secret(
+            Name=secrets.link_secret_id(), SecretString=link_secret)
         if verify_senders:
             ses = boto3.client("ses", region_name="eu-west-2")
             for policy in wiring.policies().values():

@@ -34,10 +34,16 @@ HANDLERS = {
     ("schedule.py", "deadline_sweep"): "DeadlineSweep",
     ("notifications.py", "ses_receipts"): "SesReceipts",
     ("staff.py", "staff_auth"): "StaffAuth",
+    ("retention.py", "case_retention"): "CaseRetention",
+    ("rotation.py", "rotate_link_secret"): "RotateLinkSecret",
 }
 # chalice's name for each function in .chalice/config.json (lambda_functions) and its policy file.
 CONFIG_NAMES = {"APIHandler": "api_handler", "StaffAuth": "staff_auth", "DeadlineSweep": "deadline_sweep",
-                "LetterSender": "letter_sender", "LetterRetry": "letter_retry", "SesReceipts": "ses_receipts"}
+                "LetterSender": "letter_sender", "LetterRetry": "letter_retry", "SesReceipts": "ses_receipts",
+                "CaseRetention": "case_retention", "RotateLinkSecret": "rotate_link_secret"}
+# The stack's one secret (infra/stack/secrets.py): its ARN ends in a random suffix, so the recorder and
+# the grants both name it by its logical id.
+SECRET_ARN = f"arn:aws:secretsmanager:{PSEUDO['AWS::Region']}:{PSEUDO['AWS::AccountId']}:secret:PartnerLinkSecret"
 ROUTES = os.sep.join(("chalicelib", "routes", ""))
 GATEWAY = os.sep.join(("chalice", "local.py"))
 
@@ -84,6 +90,8 @@ def permissions(service: str, operation: str, params: dict[str, Any]) -> set[tup
         if params.get("ConfigurationSetName"):
             needed.add((f"ses:{operation}", arn("ses", f"configuration-set/{params['ConfigurationSetName']}")))
         return needed
+    if service == "secretsmanager":
+        return {(f"secretsmanager:{operation}", SECRET_ARN)}
     if service == "ssm" and operation == "GetParameter":
         return {("ssm:GetParameter", arn("ssm", "parameter/" + params["Name"].lstrip("/")))}
     return {(f"{service}:{operation}", "*")}  # not known here: only a "*" grant would match, and none may
@@ -148,6 +156,22 @@ def policy_file(function: str) -> Path:
     return REPO / ".chalice" / f"policy-{CONFIG_NAMES[function]}.json"
 
 
+def role(function: str) -> str:
+    return "ApiHandlerRole" if function == "APIHandler" else f"{function}Role"  # as chalice names them
+
+
+def function_policy(function: str) -> dict[str, Any]:
+    """What the function's role may do: its policy file, and the stack's own policies attached to the
+    role (infra/stack: e.g. reading the partner-link secret, whose ARN only the stack knows)."""
+    from infra import build_template
+
+    statements = list(json.loads(policy_file(function).read_text())["Statement"])
+    for resource in build_template.build()["Resources"].values():
+        if resource.get("Type") == "AWS::IAM::Policy" and {"Ref": role(function)} in resource["Properties"]["Roles"]:
+            statements += resource["Properties"]["PolicyDocument"]["Statement"]
+    return {"Statement": statements}
+
+
 def resolve(resource: Any) -> str:
     """A policy's resource as the tests' stand-in stack names it."""
     if resource == "*":
@@ -158,6 +182,8 @@ def resolve(resource: Any) -> str:
             text = text.replace("${%s}" % name, value)
         assert "${" not in text, f"unknown substitution in {resource}"
         return text
+    if resource == {"Ref": "PartnerLinkSecret"}:
+        return SECRET_ARN
     if "Fn::GetAtt" in resource:  # the stack's own queues
         logical_id, attribute = resource["Fn::GetAtt"]
         assert attribute == "Arn"

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from least_privilege import CONFIG_NAMES, REPO, grants, granted, policy_file, resolve
+from least_privilege import CONFIG_NAMES, REPO, function_policy, grants, granted, policy_file, resolve
 
 # The files whose flows are measured: a case through every step (applications, partners' returns,
 # staff case work by API and console, appeals, print queue, subject access, statistics), the
@@ -30,6 +30,7 @@ SCENARIO_FILES = [
     "test_case_list.py", "test_console_access.py", "test_console_auth.py", "test_console_cases.py",
     "test_console_office.py", "test_console_steps.py", "test_data_return.py", "test_stats.py", "test_previews.py",
     "test_findings_max.py", "test_letter_stream.py", "test_outbox_and_races.py", "test_receipts.py", "test_sweep.py",
+    "test_retention.py", "test_link_rotation.py",
 ]
 SCENARIOS_HERE = ["test_scenario_letter_retry_fails_gives_up_then_sends", "test_scenario_staff_auth_alone",
                   "test_scenario_console_sign_in_with_a_client_secret_from_the_parameter_store"]
@@ -43,7 +44,9 @@ ALLOWED_UNUSED = {
     ("SesReceipts", "DeadLetters"): "SNS invokes asynchronously: Lambda's DeadLetterQueue for what failed",
     # The sweep retries letters too (chalicelib/sweep.py run -> retry_letters) and a partner request's
     # link is signed when it is sent; no measured sweep finds a failed partner request to retry.
-    ("DeadlineSweep", "PartnerLinkSecret"): "signs the link of a partner request it retries",
+    ("DeadlineSweep", "ReadPartnerLinkSecret"): "signs the link of a partner request it retries",
+    ("CaseRetention", "CaseStream"): "Lambda's event source mapping reads the cases table's stream",
+    ("CaseRetention", "DeadLetterQueue"): "the event source mapping's OnFailure destination",
 }
 
 
@@ -66,7 +69,7 @@ def measured(tmp_path_factory) -> dict[str, set[tuple[str, str]]]:
 
 
 def _policy(function: str) -> dict:
-    return json.loads(policy_file(function).read_text())
+    return function_policy(function)
 
 
 @pytest.mark.slow  # runs the measured files again: minutes
