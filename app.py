@@ -22,7 +22,7 @@ import logging
 from chalice import Chalice
 
 from chalicelib import logs
-from chalicelib.routes import applicants, console, console_auth, console_cases, console_office, console_steps, docs, errors, letters, notifications, partners, published, retention, rotation, schedule, staff
+from chalicelib.routes import address, applicants, console, console_auth, console_cases, console_office, console_steps, docs, errors, letters, notifications, partners, published, retention, rotation, schedule, staff
 
 logs.configure()
 log = logging.getLogger("app")
@@ -32,6 +32,7 @@ log = logging.getLogger("app")
 app = Chalice(app_name="community-trigger", configure_logs=False)
 app.log.propagate = True
 
+app.register_middleware(address.learn_public_address, "http")
 app.register_middleware(errors.every_error_is_a_problem, "http")
 for blueprint in (applicants, partners, staff, published, schedule, letters, notifications, docs, console, console_auth,
                   console_cases, console_office, console_steps, retention, rotation):

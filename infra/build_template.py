@@ -18,6 +18,8 @@ OUT = Path(__file__).resolve().parent / "resources.json"
 # The Lambda functions chalice generates; each gets the table prefix.
 FUNCTIONS = ("APIHandler", "StaffAuth", "DeadlineSweep", "LetterSender", "LetterRetry", "SesReceipts",
              "CaseRetention", "RotateLinkSecret")
+# The functions RestAPI's definition names (its integration and its authorizer).
+REFERRED_TO_BY_API = ("APIHandler", "StaffAuth")
 # chalicelib/routes/letters.py: the letter sender reads the letters table's stream. Chalice writes
 # the decorator's placeholder ARN; the stream exists only with the table, so it is set here.
 STREAM_FUNCTION, STREAM_EVENT, STREAM_TABLE = "LetterSender", "LetterSenderDynamodbEventSource", "LettersTable"
@@ -165,6 +167,12 @@ def build() -> dict[str, Any]:
         part_variables = extra.pop("Variables", {})
         stack.merge(template, extra)
         stack.merge(variables, part_variables)  # the same dict every function's Environment holds
+    # RestAPI refers to the API's function and its authorizer, so their settings must not refer to
+    # RestAPI: they get the API's address only where the council's domain gives it.
+    from infra.stack import site
+
+    for function in REFERRED_TO_BY_API:
+        resources[function]["Properties"]["Environment"]["Variables"] = {**variables, "PUBLIC_API_URL": site.API_URL_IN_API}
     return template
 
 

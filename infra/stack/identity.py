@@ -21,16 +21,23 @@ GROUP_DESCRIPTIONS = {
     "admin": "Administers the service (reports, subject access requests)",
 }
 # The console builds its redirect URI as <CONSOLE_BASE_URL>/console/callback (chalicelib.console_session.
-# console_base): the ConsoleBaseUrl parameter, else the API's own stage (chalice names it RestAPI,
-# the stage "api"). The app client allows exactly those addresses. If CONSOLE_BASE_URL is ever
-# derived differently, derive it here the same way.
-API_BASE = "https://${RestAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}/api"
+# console_base; infra/stack/site.py CONSOLE_BASE_URL): ConsoleBaseUrl, else the API on the council's
+# site or API domain. Without any of them the console's address is execute-api's, which the app client
+# cannot name: the API's functions need the client's id, and the API refers to them (a circular
+# dependency). Then no console client is made (CognitoConsole), and the console is set up by deploying
+# again with ConsoleBaseUrl (e.g. <SiteUrl>/api, the distribution's address).
 
 
 def console_url(path: str) -> dict[str, Any]:
     return {"Fn::If": ["IdentityHasConsoleBaseUrl", {"Fn::Sub": f"${{ConsoleBaseUrl}}{path}"},
-                       {"Fn::Sub": f"{API_BASE}{path}"}]}
+                       {"Fn::If": ["HasSiteDomain", {"Fn::Sub": f"https://${{SiteDomainName}}/api{path}"},
+                                   {"Fn::Sub": f"https://${{ApiDomainName}}{path}"}]}]}
+
+
 ISSUER = {"Fn::Sub": f"https://${{{POOL}.ProviderURL}}"}  # ProviderURL: cognito-idp.<region>.amazonaws.com/<pool id>
+
+
+CLIENT_ID = {"Fn::If": ["CognitoConsole", {"Ref": CLIENT}, ""]}
 
 
 def _either(cognito: Any, entra: Any) -> dict[str, Any]:
@@ -62,7 +69,7 @@ def fragment() -> dict[str, Any]:
         # is UseCognito's; it says so to cfn-lint too, which otherwise checks the default ("").
         DOMAIN: {"Type": "AWS::Cognito::UserPoolDomain", "Condition": "UseCognitoDomain", "Properties": {
             "Domain": {"Ref": "CognitoDomainPrefix"}, "UserPoolId": {"Ref": POOL}}},
-        CLIENT: {"Type": "AWS::Cognito::UserPoolClient", **cognito, "Properties": {
+        CLIENT: {"Type": "AWS::Cognito::UserPoolClient", "Condition": "CognitoConsole", "Properties": {
             "ClientName": {"Fn::Sub": "${AWS::StackName}-console"},
             "UserPoolId": {"Ref": POOL},
             "GenerateSecret": False,  # a public client with PKCE (chalicelib.oidc)
@@ -100,6 +107,8 @@ def fragment() -> dict[str, Any]:
             "UseCognitoDomain": {"Fn::And": [{"Condition": "UseCognito"},
                                              {"Fn::Not": [{"Fn::Equals": [{"Ref": "CognitoDomainPrefix"}, ""]}]}]},
             "IdentityHasConsoleBaseUrl": {"Fn::Not": [{"Fn::Equals": [{"Ref": "ConsoleBaseUrl"}, ""]}]},
+            "CognitoConsole": {"Fn::And": [{"Condition": "UseCognito"}, {"Fn::Or": [
+                {"Condition": "IdentityHasConsoleBaseUrl"}, {"Condition": "HasSiteDomain"}, {"Condition": "HasApiDomain"}]}]},
         },
         "Rules": {
             "CognitoNeedsDomainPrefix": {
@@ -115,18 +124,19 @@ def fragment() -> dict[str, Any]:
         "Outputs": {
             "UserPoolId": {**cognito, "Description": "The staff user pool (add people and their groups here)",
                            "Value": {"Ref": POOL}},
-            "UserPoolClientId": {**cognito, "Description": "The console's app client", "Value": {"Ref": CLIENT}},
+            "UserPoolClientId": {"Condition": "CognitoConsole", "Description": "The console's app client",
+                                 "Value": {"Ref": CLIENT}},
         },
         # What the functions read (chalicelib.auth, chalicelib.oidc): derived from the pool with
         # cognito, the parameters with entra.
         "Variables": {
             "JWT_ISSUER": _either(ISSUER, {"Ref": "JwtIssuer"}),
-            "JWT_AUDIENCE": _either({"Ref": CLIENT}, {"Ref": "JwtAudience"}),
+            "JWT_AUDIENCE": _either(CLIENT_ID, {"Ref": "JwtAudience"}),
             "JWKS_URL": _either({"Fn::Sub": f"https://${{{POOL}.ProviderURL}}/.well-known/jwks.json"}, {"Ref": "JwksUrl"}),
             "ROLES_CLAIM": _either("cognito:groups", {"Ref": "RolesClaim"}),
             "AREAS_CLAIM": _either("custom:areas", {"Ref": "AreasClaim"}),
             "OIDC_ISSUER": _either(ISSUER, {"Ref": "OidcIssuer"}),
-            "OIDC_CLIENT_ID": _either({"Ref": CLIENT}, {"Ref": "OidcClientId"}),
+            "OIDC_CLIENT_ID": _either(CLIENT_ID, {"Ref": "OidcClientId"}),
             "OIDC_CLIENT_SECRET_PARAMETER": _either("", {"Ref": "OidcClientSecretParameter"}),
             "OIDC_END_SESSION_URL": _either(
                 {"Fn::Sub": "https://${CognitoDomainPrefix}.auth.${AWS::Region}.amazoncognito.com/logout"},

@@ -75,9 +75,17 @@ RULES = {
 API_URL = {"Fn::If": ["HasSiteDomain", {"Fn::Sub": "https://${SiteDomainName}/api"},
                       {"Fn::If": ["HasApiDomain", {"Fn::Sub": "https://${ApiDomainName}"},
                                   {"Fn::Sub": f"https://{EXECUTE_API_HOST}/api"}]}]}
+# The same for the functions RestAPI refers to (the API's and its authorizer): their settings cannot
+# refer to RestAPI, or CloudFormation refuses the circular dependency. Empty: the API learns its
+# execute-api address from its first request (chalicelib/routes/address.py).
+API_URL_IN_API = {"Fn::If": ["HasSiteDomain", {"Fn::Sub": "https://${SiteDomainName}/api"},
+                             {"Fn::If": ["HasApiDomain", {"Fn::Sub": "https://${ApiDomainName}"}, ""]}]}
 FORM_SITE_URL = {"Fn::If": ["HasFormSiteUrl", {"Ref": "FormSiteUrl"},
                             {"Fn::If": ["HasSiteDomain", {"Fn::Sub": "https://${SiteDomainName}/"}, ""]}]}
-CONSOLE_BASE_URL = {"Fn::If": ["HasConsoleBaseUrl", {"Ref": "ConsoleBaseUrl"}, API_URL]}
+# The console's address: ConsoleBaseUrl, else the API's on the council's domain; empty: the API's own
+# (chalicelib.console_session.console_base). infra/stack/identity.py allows exactly these callbacks.
+CONSOLE_BASE_URL = {"Fn::If": ["HasConsoleBaseUrl", {"Ref": "ConsoleBaseUrl"}, API_URL_IN_API]}
+CONSOLE_URL_FOR_PEOPLE = {"Fn::If": ["HasConsoleBaseUrl", {"Ref": "ConsoleBaseUrl"}, API_URL]}
 
 # The form posts and fetches only to the API: its own site's /api, or the API's other hosts when
 # built with --api-url one of those. (Its pages also carry this policy, narrower, in a meta tag.)
@@ -245,7 +253,7 @@ OUTPUTS = {
     "SiteDistributionDomainName": {"Description": "SiteDomainName's DNS CNAME (or alias) target",
                                    "Value": {"Fn::GetAtt": ["SiteDistribution", "DomainName"]}},
     "ConsoleUrl": {"Description": "The staff console",
-                   "Value": {"Fn::Join": ["", [CONSOLE_BASE_URL, "/console/cases"]]}},
+                   "Value": {"Fn::Join": ["", [CONSOLE_URL_FOR_PEOPLE, "/console/cases"]]}},
     "ApiDomainTarget": {"Description": "ApiDomainName's DNS CNAME target", "Condition": "HasApiDomain",
                         "Value": {"Fn::GetAtt": ["ApiDomain", "RegionalDomainName"]}},
 }

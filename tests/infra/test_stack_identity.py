@@ -61,9 +61,15 @@ def test_the_console_client_is_public_with_the_code_flow_to_the_consoles_callbac
     assert sorted(p["AllowedOAuthScopes"]) == ["email", "openid", "profile"]
     [callback], [signed_out] = p["CallbackURLs"], p["LogoutURLs"]
     for url, path in ((callback, "/console/callback"), (signed_out, "/console/signed-out")):
-        given, default = url["Fn::If"][1:]
-        assert given == {"Fn::Sub": "${ConsoleBaseUrl}" + path}
-        assert default["Fn::Sub"].endswith(f"/api{path}") and "${RestAPI}" in default["Fn::Sub"]
+        # Exactly where the console sends people back (CONSOLE_BASE_URL, infra/stack/site.py):
+        # ConsoleBaseUrl, else the council's site's /api, else the API's own domain. Never
+        # execute-api's: the API's functions need this client's id (a circular dependency).
+        assert url == {"Fn::If": ["IdentityHasConsoleBaseUrl", {"Fn::Sub": "${ConsoleBaseUrl}" + path},
+                                  {"Fn::If": ["HasSiteDomain", {"Fn::Sub": "https://${SiteDomainName}/api" + path},
+                                              {"Fn::Sub": "https://${ApiDomainName}" + path}]}]}
+    assert client["Condition"] == "CognitoConsole"
+    assert sam["Conditions"]["CognitoConsole"] == {"Fn::And": [{"Condition": "UseCognito"}, {"Fn::Or": [
+        {"Condition": "IdentityHasConsoleBaseUrl"}, {"Condition": "HasSiteDomain"}, {"Condition": "HasApiDomain"}]}]}
     assert "custom:areas" in p["ReadAttributes"] and "custom:areas" not in p["WriteAttributes"]
     [domain] = of_type(sam, "AWS::Cognito::UserPoolDomain").values()
     assert domain["Properties"]["Domain"] == {"Ref": "CognitoDomainPrefix"}
@@ -74,7 +80,8 @@ def test_every_function_reads_its_identity_settings_from_the_pool_with_cognito(s
         env = sam["Resources"][function]["Properties"]["Environment"]["Variables"]
         assert env["JWT_ISSUER"] == {"Fn::If": ["UseCognito", {"Fn::Sub": "https://${StaffUserPool.ProviderURL}"},
                                                 {"Ref": "JwtIssuer"}]}
-        assert env["JWT_AUDIENCE"]["Fn::If"][1] == env["OIDC_CLIENT_ID"]["Fn::If"][1] == {"Ref": "StaffConsoleClient"}
+        assert env["JWT_AUDIENCE"]["Fn::If"][1] == env["OIDC_CLIENT_ID"]["Fn::If"][1] == {
+            "Fn::If": ["CognitoConsole", {"Ref": "StaffConsoleClient"}, ""]}
         assert env["ROLES_CLAIM"]["Fn::If"][1] == "cognito:groups" and env["AREAS_CLAIM"]["Fn::If"][1] == "custom:areas"
         assert env["JWKS_URL"]["Fn::If"][1]["Fn::Sub"].endswith("/.well-known/jwks.json")
         assert ".amazoncognito.com/logout" in env["OIDC_END_SESSION_URL"]["Fn::If"][1]["Fn::Sub"]
@@ -83,7 +90,8 @@ def test_every_function_reads_its_identity_settings_from_the_pool_with_cognito(s
 
 def test_the_outputs_make_deploy_reads(sam):
     outputs = sam["Outputs"]
-    assert outputs["UserPoolId"]["Condition"] == outputs["UserPoolClientId"]["Condition"] == "UseCognito"
+    assert outputs["UserPoolId"]["Condition"] == "UseCognito"
+    assert outputs["UserPoolClientId"]["Condition"] == "CognitoConsole"
     assert outputs["PartnerLinkSecretArn"]["Value"] == {"Ref": "PartnerLinkSecret"}
 
 
@@ -104,8 +112,8 @@ def test_the_partner_link_secret_is_generated_and_rotated_by_its_own_function(sa
 def test_only_the_functions_that_sign_links_may_read_the_secret_and_only_the_rotation_may_change_it(sam):
     policies = {name: r["Properties"] for name, r in of_type(sam, "AWS::IAM::Policy").items()}
     read = policies["PartnerLinkSecretRead"]
-    assert sorted(r["Ref"] for r in read["Roles"]) == ["ApiHandlerRole", "DeadlineSweepRole", "LetterRetryRole",
-                                                       "LetterSenderRole"]
+    assert sorted(r["Ref"] for r in read["Roles"]) == ["ApiHandlerRole", "CaseRetentionRole", "DeadlineSweepRole",
+                                                       "LetterRetryRole", "LetterSenderRole"]
     assert all(r["Ref"] in sam["Resources"] for r in read["Roles"])
     [statement] = read["PolicyDocument"]["Statement"]
     assert statement["Action"] == "secretsmanager:GetSecretValue" and statement["Resource"] == {"Ref": "PartnerLinkSecret"}

@@ -71,5 +71,5 @@ def test_the_retention_function_reads_only_ttl_removals_with_retries_and_a_queue
     role = resources["CaseRetentionRole"]["Properties"]["Policies"][0]["PolicyDocument"]
     granted = set().union(*(_actions(s) for s in role["Statement"]))
     assert {"dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:DescribeStream", "dynamodb:ListStreams",
-            "dynamodb:BatchWriteItem", "dynamodb:Query", "sqs:SendMessage", "ssm:GetParameter"} <= granted
+            "dynamodb:BatchWriteItem", "dynamodb:Query", "sqs:SendMessage"} <= granted
     assert "ses:SendEmail" not in granted
