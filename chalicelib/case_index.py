@@ -239,6 +239,7 @@ class BackfillReport:
     cases: int = 0
     updated: int = 0
     terms: int = 0
+    expiries: int = 0  # ended cases given (or, if held or appealed, cleared of) their deletion time
     areas: tuple[str, ...] = ()
 
 
@@ -248,7 +249,14 @@ def backfill(areas: Iterable[str], secret: bytes | None = None, *, log: Callable
     without moving its version, and only if nobody changed it meanwhile (a change writes them)."""
     from pynamodb.exceptions import UpdateError
 
+    from collections.abc import Mapping
+
+    from .casework import retention_of
+
     secret = secret if secret is not None else default_secret()
+    # Given the policies (wiring.policies()), ended cases stored before retention existed get their
+    # deletion time too (CaseRecord.expires_at), as each step now sets it.
+    policies = areas if isinstance(areas, Mapping) else {}
     report = BackfillReport(areas=tuple(sorted(areas)))
     connection = CaseRecord._get_connection()  # noqa: SLF001 - a plain update, no version logic
     with SearchTermRecord.batch_write() as batch:
@@ -259,11 +267,18 @@ def backfill(areas: Iterable[str], secret: bytes | None = None, *, log: Callable
             for record in term_records(secret, case.ref, case.area, case.application):
                 batch.save(record)
                 report.terms += 1
+            actions = []
             if before != (case.list_area, case.list_key, case.list_names):
+                actions += [CaseRecord.list_area.set(case.list_area), CaseRecord.list_key.set(case.list_key),
+                            CaseRecord.list_names.set(case.list_names)]
+            if case.area in policies:
+                expires = retention_of(case, policies[case.area])[1]
+                if expires != case.expires_at:
+                    actions.append(CaseRecord.expires_at.set(expires) if expires else CaseRecord.expires_at.remove())
+                    report.expiries += 1
+            if actions:
                 try:
-                    connection.update_item(case.ref, actions=[
-                        CaseRecord.list_area.set(case.list_area), CaseRecord.list_key.set(case.list_key),
-                        CaseRecord.list_names.set(case.list_names)], condition=CaseRecord.version == case.version)
+                    connection.update_item(case.ref, actions=actions, condition=CaseRecord.version == case.version)
                     report.updated += 1
                 except UpdateError:
                     log(f"{case.ref} changed while the backfill ran: its own save wrote its list keys")

@@ -1,5 +1,5 @@
 """`make backfill`: give every case stored before the case list and search existed its list keys,
-names and search terms, then mark each area ready (the list then reads the case-list index instead
+names and search terms (and, if ended, the time retention deletes it), then mark each area ready (the list then reads the case-list index instead
 of by-area). Idempotent: run it again at any time, e.g. after rotating the partner-link secret.
 Against `make run` by default; with AWS credentials and TABLE_PREFIX=<stack name> (and LOCAL=0)
 against a deployed stack (it scans the cases table once: the credentials need dynamodb:Scan on it,
@@ -18,7 +18,8 @@ def main() -> int:
     from chalicelib.case_index import backfill
 
     report = backfill(wiring.policies(), log=print)
-    print(f"{report.cases} case(s) read, {report.updated} given list keys, {report.terms} search term(s) written; "
+    print(f"{report.cases} case(s) read, {report.updated} given list keys, {report.terms} search term(s) written, "
+          f"{report.expiries} deletion time(s) set; "
           f"ready: {', '.join(report.areas)}")
     return 0
 

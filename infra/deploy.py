@@ -86,6 +86,10 @@ class Site(_Section):
     # Without a domain_name the form's address is known only after the first deploy (the SiteUrl
     # output): give it here and deploy again. Empty: https://<domain_name>/.
     form_site_url: str = ""
+    # Only without a domain_name (site or api): the console's address, <SiteUrl>/api after the first
+    # deploy. With Cognito the console's sign-in client is made only once the console has an address
+    # the stack can name. Empty: https://<domain_name>/api.
+    console_base_url: str = ""
 
 
 class Api(_Section):
@@ -301,6 +305,16 @@ def check(settings: Settings, *, dry_run: bool = False) -> tuple[list[str], list
         if "openid" not in identity.scopes.split():
             say("identity.scopes: must include openid")
 
+    if settings.site.console_base_url and not re.match(r"^https://[A-Za-z0-9.-]+(/[A-Za-z0-9._~/-]*)?$",
+                                                       settings.site.console_base_url):
+        say(f"site.console_base_url: {settings.site.console_base_url!r} is not an https address")
+    if (identity.provider == "cognito" and not settings.site.domain_name and not settings.api.domain_name
+            and not settings.site.console_base_url):
+        # infra/stack/identity.py CognitoConsole: the app client must name the console's address, and
+        # execute-api's cannot be named (a circular dependency).
+        warnings.append("site.console_base_url: without a site or api domain_name the console's sign-in is set up "
+                        "only on the next deploy: after this one, set it to <SiteUrl>/api and deploy again")
+
     monitoring = settings.monitoring
     if monitoring.alarm_email and not _email_domain(monitoring.alarm_email):
         say(f"monitoring.alarm_email: {monitoring.alarm_email!r} is not an email address")
@@ -373,6 +387,7 @@ def parameters(settings: Settings) -> dict[str, str]:
         "SenderDomain": settings.email.sender_domain.lower(),
         "FormOrigins": ",".join(site.form_origins),
         "FormSiteUrl": site.form_site_url,
+        "ConsoleBaseUrl": site.console_base_url.rstrip("/"),
         "AlarmEmail": monitoring.alarm_email,
         "LogRetentionDays": str(monitoring.log_retention_days),
         "ApiThrottleRate": str(monitoring.api_throttle_rate),

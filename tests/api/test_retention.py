@@ -232,3 +232,29 @@ def test_the_case_page_says_when_the_case_is_deleted_and_the_spoc_can_hold_it(cl
     r = spoc_page.post(f"/console/cases/{ref}/legal-hold", {"action": "lift", "reason": "Decided."})
     assert r.status_code == 303, r.body
     assert "Deleted on Wednesday 22 December 2032 unless held" in spoc_page.get(f"/console/cases/{ref}").body.decode()
+
+
+def test_the_backfill_gives_cases_that_ended_before_retention_existed_their_deletion_time(client, spoc):
+    """Cases ended before the steps set expires_at would otherwise be kept for ever: `make backfill`
+    sets it from the area's policy, and clears one that should not be there (a held case)."""
+    from chalicelib import wiring
+    from chalicelib.case_index import backfill
+
+    ended, held, still_open = apply(client), apply(client), apply(client)
+    for ref in (ended, held):
+        r = call(client, "POST", f"/cases/{ref}/withdraw", spoc, {"reason": "victim_unreachable", "note": "No answer."})
+        assert r.status_code == 200, r.body
+    assert call(client, "POST", f"/cases/{held}/legal-hold", spoc, {"reason": "A claim has been issued."}).status_code == 200
+    expected = CaseRecord.get(ended).expires_at
+    assert expected is not None and CaseRecord.get(held).expires_at is None
+    # As stored before this change: no deletion time on the ended case; a stale one on the held case.
+    connection = CaseRecord._get_connection()  # noqa: SLF001
+    connection.update_item(ended, actions=[CaseRecord.expires_at.remove()])
+    connection.update_item(held, actions=[CaseRecord.expires_at.set(expected)])
+
+    report = backfill(wiring.policies())
+    assert report.expiries == 2
+    assert CaseRecord.get(ended).expires_at == expected
+    assert CaseRecord.get(held).expires_at is None and CaseRecord.get(still_open).expires_at is None
+    assert backfill(wiring.policies()).expiries == 0  # idempotent
+    assert expire_cases(expected) == [ended]

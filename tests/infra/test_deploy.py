@@ -94,6 +94,8 @@ def _set(raw: dict, dotted: str, value) -> dict:
 
 
 COGNITO_CASES = [
+    ("site.console_base_url", "http://communitytrigger.wendle.example/api",
+     "site.console_base_url: 'http://communitytrigger.wendle.example/api' is not an https address"),
     ("council.name", None, "council.name: required"),
     ("council.areas", None, "council.areas: required"),
     ("council.areas", [], "council.areas: required (the [area] ids of the policies this deployment serves)"),
@@ -368,3 +370,15 @@ def test_the_changes_show_each_action_and_whether_a_modify_replaces():
     lines = out.getvalue().splitlines()
     assert lines[1].split() == ["Modify", "SiteDistribution", "AWS::CloudFront::Distribution", "True"]
     assert lines[2].split() == ["Remove", "OldQueue", "AWS::SQS::Queue", "-"]
+
+
+def test_cognito_without_a_domain_warns_that_staff_sign_in_comes_with_the_second_deploy(tmp_path):
+    raw = _set(_set(_set(example(), "site.domain_name", ""), "site.certificate_arn", ""), "api.domain_name", "")
+    raw = _set(raw, "api.certificate_arn", "")
+    settings, warnings = deploy.load(write(tmp_path, raw), dry_run=True)
+    [warning] = [w for w in warnings if "console_base_url" in w]
+    assert "set it to <SiteUrl>/api and deploy again" in warning
+    raw = _set(raw, "site.console_base_url", "https://d111111abcdef8.cloudfront.net/api/")
+    settings, warnings = deploy.load(write(tmp_path, raw), dry_run=True)
+    assert not [w for w in warnings if "console_base_url" in w]
+    assert deploy.parameters(settings)["ConsoleBaseUrl"] == "https://d111111abcdef8.cloudfront.net/api"
