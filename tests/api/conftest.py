@@ -188,3 +188,33 @@ def console_as(client):
         return ConsoleUser(client.http, session_id, session.csrf_secret, principal)
 
     return sign_in
+
+
+@pytest.hookimpl(trylast=True)  # after any shuffling (pytest-randomly)
+def pytest_collection_modifyitems(session, config, items) -> None:
+    """The least-privilege checks wait for their measurement: run them last, when it has had the
+    whole session to finish."""
+    items.sort(key=lambda item: "measured" in getattr(item, "fixturenames", ()))
+
+
+def pytest_collection_finish(session) -> None:
+    """tests/api/test_least_privilege.py measures by running other test files again: start that run
+    now, beside this session, when any test that needs it is going to run."""
+    if session.config.option.collectonly:
+        return
+    if any("measured" in getattr(item, "fixturenames", ()) for item in session.items):
+        import test_least_privilege
+
+        out = session.config._tmp_path_factory.getbasetemp() / "least-privilege"  # noqa: SLF001
+        out.mkdir(exist_ok=True)
+        test_least_privilege.begin(out)
+
+
+def pytest_sessionfinish(session) -> None:
+    """A session that stopped early (-x, Ctrl+C) leaves no measurement running behind it."""
+    import sys
+
+    module = sys.modules.get("test_least_privilege")
+    for process, _ in (getattr(module, "RUN", {}) or {}).values():
+        if process.poll() is None:
+            process.terminate()

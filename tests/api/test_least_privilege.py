@@ -50,21 +50,42 @@ ALLOWED_UNUSED = {
 }
 
 
-def _run_measured_files(out: Path) -> dict[str, list[list[str]]]:
+def start_measurement(out: Path) -> subprocess.Popen:
+    """The measured files in a pytest of their own, started as soon as the session knows it will
+    need them (tests/api/conftest.py pytest_collection_finish): it runs on the machine's other core
+    while this session runs the rest, instead of adding minutes after it."""
     here = Path(__file__).resolve().parent
     args = [str(here / name) for name in SCENARIO_FILES] + [f"{here / Path(__file__).name}::{name}" for name in SCENARIOS_HERE]
     env = {**os.environ, "CT_RECORD_AWS_CALLS": str(out), "PYTHONPATH": os.pathsep.join([str(here), str(REPO)]),
            # As deployed: every email names the stack's configuration set (tests/conftest.py: the stack is ct-test).
            "SES_CONFIGURATION_SET": "ct-test-letters"}
-    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "least_privilege", "-p", "no:randomly",
-                             "-p", "no:cacheprovider", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=1800)
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    log = open(out.with_suffix(".log"), "w")  # noqa: SIM115 - read back when the run ends
+    return subprocess.Popen([sys.executable, "-m", "pytest", "-q", "-x", "-p", "least_privilege", "-p", "no:randomly",
+                             "-p", "no:cacheprovider", *args], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+RUN: dict[str, tuple[subprocess.Popen, Path]] = {}
+
+
+def begin(tmp_dir: Path) -> None:
+    if "measured" not in RUN:
+        tmp_dir.mkdir(parents=True, exist_ok=True)
+        out = tmp_dir / "calls.json"
+        RUN["measured"] = (start_measurement(out), out)
+
+
+def _run_measured_files(tmp_dir: Path) -> dict[str, list[list[str]]]:
+    begin(tmp_dir)  # not started yet when only this file's tests were collected after all
+    process, out = RUN["measured"]
+    returncode = process.wait(timeout=1800)
+    log = out.with_suffix(".log").read_text()
+    assert returncode == 0, log[-8000:]
     return json.loads(out.read_text())
 
 
 @pytest.fixture(scope="module")
 def measured(tmp_path_factory) -> dict[str, set[tuple[str, str]]]:
-    used = _run_measured_files(tmp_path_factory.mktemp("least-privilege") / "calls.json")
+    used = _run_measured_files(tmp_path_factory.getbasetemp() / "least-privilege")
     return {function: {tuple(pair) for pair in pairs} for function, pairs in used.items()}
 
 
